@@ -1,0 +1,8 @@
+/** @promethean/shared — runs in Node and in the browser. Node-only helpers live in `@promethean/shared/node`. */
+export * from './errors.ts';
+export * from './ids.ts';
+export * from './topics.ts';
+export * from './urn.ts';
+export * from './envelope.ts';
+export * from './frame.ts';
+export * from './schemas/index.ts';

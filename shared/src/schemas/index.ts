@@ -1,0 +1,17 @@
+/**
+ * Payload schemas of every known intent, one file per area. Intents not listed here pass through
+ * unvalidated so old and new agents can run side by side.
+ */
+import type { z } from 'zod';
+import { voicePayloads } from './voice.ts';
+
+export const PAYLOAD_SCHEMAS = {
+  ...voicePayloads,
+} as const;
+
+export type KnownIntent = keyof typeof PAYLOAD_SCHEMAS;
+export type PayloadOf<I extends KnownIntent> = z.infer<(typeof PAYLOAD_SCHEMAS)[I]>;
+export type PayloadInput<I extends KnownIntent> = z.input<(typeof PAYLOAD_SCHEMAS)[I]>;
+
+export * from './common.ts';
+export * from './voice.ts';

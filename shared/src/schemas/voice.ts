@@ -1,0 +1,167 @@
+/** Voice access layer intents (seeds: voice access layer design; DESIGN.md voice path). */
+import { z } from 'zod';
+import { AudioData, BigIntString, ForeignId, PcmFormat } from './common.ts';
+
+export const VoiceControlJoin = z.object({
+  guild_id: ForeignId,
+  channel_id: ForeignId,
+  /** Our session id for this join; the bridge derives one when omitted. */
+  session_id: z.string().min(1).max(128).optional(),
+  prefer_opus: z.boolean().default(true),
+  self_mute: z.boolean().default(false),
+  self_deaf: z.boolean().default(false),
+});
+
+export const VoiceControlLeave = z.object({
+  guild_id: ForeignId,
+  session_id: z.string().min(1).max(128).optional(),
+});
+
+export const VoiceControlSetBitrate = z.object({
+  session_id: z.string().min(1).max(128),
+  bitrate: z.number().int().min(6000).max(510000),
+});
+
+export const VoiceStateConnected = z.object({
+  guild_id: ForeignId,
+  channel_id: ForeignId,
+  session_id: z.string().min(1),
+  /** ssrc (decimal) → user id, from Speaking op 5. */
+  ssrc_map: z.record(z.string().regex(/^[0-9]+$/), ForeignId),
+  sample_rate: z.literal(48000),
+  channels: z.union([z.literal(1), z.literal(2)]),
+  frame_hop_ms: z.literal(20),
+  /** 'connected' | 'reconnecting' | 'disconnected' | 'dave_required' — a clear state for 4014/4017. */
+  status: z.enum(['connected', 'reconnecting', 'disconnected', 'dave_required', 'kicked']).default('connected'),
+  encryption: z.object({ mode: z.string(), dave_protocol_version: z.number().int().nonnegative() }).optional(),
+});
+
+export const LifecycleState = z.enum(['INIT', 'RUNNING', 'DEGRADED', 'PAUSED', 'STOPPED']);
+
+export const VoiceHealthSpeaker = z.object({
+  user_id: ForeignId,
+  ssrc: z.number().int().nonnegative(),
+  received: z.number().int().nonnegative(),
+  lost: z.number().int().nonnegative(),
+  loss_pct: z.number().nonnegative(),
+  late: z.number().int().nonnegative(),
+  reordered: z.number().int().nonnegative(),
+  concealed: z.number().int().nonnegative(),
+  jitter_ms: z.number().nonnegative(),
+  clock_skew_ppm: z.number(),
+  decrypt_errors: z.number().int().nonnegative(),
+});
+
+export const VoiceHealth = z.object({
+  session_id: z.string().min(1),
+  state: LifecycleState,
+  ping_ms: z.number().nonnegative().nullable(),
+  jitter_ms: z.number().nonnegative(),
+  loss_pct: z.number().nonnegative(),
+  reordered: z.number().int().nonnegative(),
+  clock_skew_ppm: z.number(),
+  queue_depth: z.number().int().nonnegative(),
+  dropped_frames: z.number().int().nonnegative(),
+  malformed_packets: z.number().int().nonnegative(),
+  decrypt_errors: z.number().int().nonnegative(),
+  faults: z.array(z.string()).default([]),
+  speakers: z.array(VoiceHealthSpeaker).default([]),
+});
+
+export const RtpInfo = z.object({
+  ssrc: z.number().int().nonnegative(),
+  seq: z.number().int().min(0).max(0xffff),
+  timestamp: z.number().int().min(0).max(0xffffffff),
+  lost: z.number().int().nonnegative().optional(),
+  jitter: z.number().nonnegative().optional(),
+  /** True when this frame was synthesised by packet-loss concealment or recovered by FEC. */
+  concealed: z.enum(['plc', 'fec']).optional(),
+});
+
+export const VoiceAudioPcm = z.object({
+  session_id: z.string().min(1),
+  user_id: ForeignId,
+  ts_monotonic_ns: BigIntString,
+  ts_device_ms: z.number().optional(),
+  format: PcmFormat,
+  rtp: RtpInfo,
+}).and(AudioData);
+
+export const VoiceAudioRtp = z.object({
+  session_id: z.string().min(1),
+  user_id: ForeignId,
+  ts_monotonic_ns: BigIntString,
+  rtp: RtpInfo,
+}).and(AudioData);
+
+export const VoicePlayPcm = z.object({
+  session_id: z.string().min(1),
+  format: PcmFormat,
+  gain_db: z.number().min(-60).max(24).optional(),
+  ducking_db: z.number().min(-60).max(0).optional(),
+  /** Optional id so a producer can correlate playback; the mixer keeps requests in arrival order. */
+  play_id: z.string().min(1).max(128).optional(),
+}).and(AudioData);
+
+export const VoicePlayPcmOut = z.object({
+  session_id: z.string().min(1),
+  play_id: z.string().min(1).max(128).optional(),
+  /** Sequence of this 20 ms frame within the session's output stream. */
+  seq: z.number().int().nonnegative(),
+  format: z.object({ rate_hz: z.literal(48000), channels: z.literal(2), codec: z.literal('pcm_s16le') }),
+  /** True on the last frame of a play request. */
+  last: z.boolean().default(false),
+}).and(AudioData);
+
+export const VoicePlayOpus = z.object({
+  session_id: z.string().min(1),
+  play_id: z.string().min(1).max(128).optional(),
+  /** 20 ms Opus 48 kHz stereo packets, one attachment each (or data_b64 of one packet). */
+  frame_ms: z.literal(20).default(20),
+}).and(AudioData);
+
+export const VoiceAudioSegment = z.object({
+  session_id: z.string().min(1),
+  user_id: ForeignId,
+  segment_id: z.string().min(1),
+  ts_start_ns: BigIntString,
+  ts_end_ns: BigIntString,
+  energy_rms: z.number().nonnegative().optional(),
+  snr: z.number().optional(),
+  vad: z.object({ model: z.string(), threshold: z.number() }).optional(),
+  format: PcmFormat.optional(),
+  data_path: z.string().optional(),
+  attachment: z.number().int().nonnegative().optional(),
+});
+
+export const VoiceAudioSpectrogram = z.object({
+  session_id: z.string().min(1),
+  user_id: ForeignId,
+  segment_id: z.string().min(1).optional(),
+  ts_monotonic_ns: BigIntString,
+  n_mels: z.number().int().positive(),
+  n_fft: z.number().int().positive(),
+  hop_length: z.number().int().positive(),
+  win_length: z.number().int().positive(),
+  sample_rate: z.number().int().positive(),
+  frames: z.number().int().nonnegative(),
+  /** Column-major float32 mel frames, as attachment index; or a stored file. */
+  attachment: z.number().int().nonnegative().optional(),
+  mel_path: z.string().optional(),
+  image_path: z.string().optional(),
+});
+
+export const voicePayloads = {
+  'voice.control.join': VoiceControlJoin,
+  'voice.control.leave': VoiceControlLeave,
+  'voice.control.set-bitrate': VoiceControlSetBitrate,
+  'voice.state.connected': VoiceStateConnected,
+  'voice.health': VoiceHealth,
+  'voice.audio.pcm': VoiceAudioPcm,
+  'voice.audio.rtp': VoiceAudioRtp,
+  'voice.audio.segment': VoiceAudioSegment,
+  'voice.audio.spectrogram': VoiceAudioSpectrogram,
+  'voice.play.pcm': VoicePlayPcm,
+  'voice.play.pcm.out': VoicePlayPcmOut,
+  'voice.play.opus': VoicePlayOpus,
+} as const;
