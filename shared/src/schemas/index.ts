@@ -3,10 +3,14 @@
  * unvalidated so old and new agents can run side by side.
  */
 import type { z } from 'zod';
+import { errorPayloads } from './error.ts';
+import { healthPayloads } from './health.ts';
 import { voicePayloads } from './voice.ts';
 
 export const PAYLOAD_SCHEMAS = {
   ...voicePayloads,
+  ...healthPayloads,
+  ...errorPayloads,
 } as const;
 
 export type KnownIntent = keyof typeof PAYLOAD_SCHEMAS;
@@ -15,3 +19,5 @@ export type PayloadInput<I extends KnownIntent> = z.input<(typeof PAYLOAD_SCHEMA
 
 export * from './common.ts';
 export * from './voice.ts';
+export * from './health.ts';
+export * from './error.ts';
