@@ -1,0 +1,12 @@
+/** The part of a bus client an agent needs; the hub's BusClient satisfies it, and so can NATS. */
+import type { Envelope } from '../../envelope.ts';
+
+export type BusHandler = (envelope: Envelope, attachments: Uint8Array[]) => void | Promise<void>;
+
+export interface AgentBus {
+  publish(envelope: Envelope, attachments?: readonly Uint8Array[]): void;
+  /** Returns a function that ends the subscription. */
+  subscribe(pattern: string, handler: BusHandler): () => void;
+  /** Frames waiting to be sent (for health's queue depth). */
+  readonly queueDepth?: number;
+}
