@@ -56,9 +56,15 @@ export type Envelope<I extends string = string> = EnvelopeBase & {
 
 export type AnyEnvelope = { [I in KnownIntent]: Envelope<I> }[KnownIntent] | Envelope<string>;
 
-function issuesMessage(error: z.ZodError, prefix: string): { message: string; path: string } {
+/**
+ * Turns the first zod issue into a dotted path and message. An unrecognized key is reported at the
+ * key itself (zod puts it on the parent), so `path` always names the offending field.
+ */
+export function issuesMessage(error: z.ZodError, prefix: string): { message: string; path: string } {
   const first = error.issues[0];
-  const path = first ? [prefix, ...first.path.map(String)].filter(Boolean).join('.') : prefix;
+  const segments = first ? first.path.map(String) : [];
+  if (first?.code === 'unrecognized_keys' && first.keys[0] !== undefined) segments.push(first.keys[0]);
+  const path = [prefix, ...segments].filter(Boolean).join('.');
   return { message: `${path || 'envelope'}: ${first?.message ?? 'invalid'}`, path };
 }
 

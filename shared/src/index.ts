@@ -6,3 +6,7 @@ export * from './urn.ts';
 export * from './envelope.ts';
 export * from './frame.ts';
 export * from './schemas/index.ts';
+export * from './policy.ts';
+export * from './manifest.ts';
+export * from './providers-registry.ts';
+export * from './bus/index.ts';

@@ -72,26 +72,38 @@ export function matchTopic(pattern: string, subject: string): boolean {
   return matchTokens(pattern.split('.'), subject.split('.'));
 }
 
+/** Most strings one alternation pattern may expand to (guards against a cartesian blow-up). */
+export const MAX_ALTERNATION_EXPANSION = 1024;
+
 /**
  * Expands manifest alternations: `voice.control.(join|leave)` → `voice.control.join`,
- * `voice.control.leave`. Several groups expand to their cartesian product, in order.
+ * `voice.control.leave`. Several groups expand to their cartesian product with the first group varying
+ * slowest (`(a|b).(c|d)` → `a.c`, `a.d`, `b.c`, `b.d`). Nested, empty or unbalanced groups throw
+ * {@link PrometheanError} `bad_topic`.
  */
 export function expandAlternations(value: string): string[] {
-  const open = value.indexOf('(');
-  if (open < 0) {
-    if (value.includes(')') || value.includes('|')) throw new PrometheanError('bad_topic', `unbalanced alternation in "${value}"`);
-    return [value];
-  }
-  const close = value.indexOf(')', open);
-  if (close < 0) throw new PrometheanError('bad_topic', `unbalanced alternation in "${value}"`);
-  const inner = value.slice(open + 1, close);
-  if (inner.includes('(')) throw new PrometheanError('bad_topic', `nested alternation in "${value}"`);
-  const options = inner.split('|');
-  if (options.some((o) => o.length === 0)) throw new PrometheanError('bad_topic', `empty alternative in "${value}"`);
-  const head = value.slice(0, open);
-  const out: string[] = [];
-  for (const tail of expandAlternations(value.slice(close + 1))) {
-    for (const option of options) out.push(head + option + tail);
+  const unbalanced = () => new PrometheanError('bad_topic', `unbalanced alternation in "${value}"`);
+  let out = [''];
+  let at = 0;
+  while (at < value.length) {
+    const open = value.indexOf('(', at);
+    const literal = open < 0 ? value.slice(at) : value.slice(at, open);
+    if (literal.includes(')') || literal.includes('|')) throw unbalanced();
+    if (open < 0) {
+      out = out.map((prefix) => prefix + literal);
+      break;
+    }
+    const close = value.indexOf(')', open);
+    if (close < 0) throw unbalanced();
+    const inner = value.slice(open + 1, close);
+    if (inner.includes('(')) throw new PrometheanError('bad_topic', `nested alternation in "${value}"`);
+    const options = inner.split('|');
+    if (options.some((o) => o.length === 0)) throw new PrometheanError('bad_topic', `empty alternative in "${value}"`);
+    if (out.length * options.length > MAX_ALTERNATION_EXPANSION) {
+      throw new PrometheanError('bad_topic', `"${value}" expands to more than ${MAX_ALTERNATION_EXPANSION} strings`);
+    }
+    out = out.flatMap((prefix) => options.map((option) => prefix + literal + option));
+    at = close + 1;
   }
   return out;
 }

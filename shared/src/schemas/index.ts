@@ -5,12 +5,22 @@
 import type { z } from 'zod';
 import { errorPayloads } from './error.ts';
 import { healthPayloads } from './health.ts';
+import { jobsPayloads } from './jobs.ts';
+import { replyPayloads } from './reply.ts';
+import { restPayloads } from './rest.ts';
+import { socialPayloads } from './social.ts';
+import { transcriptPayloads } from './transcript.ts';
 import { voicePayloads } from './voice.ts';
 
 export const PAYLOAD_SCHEMAS = {
   ...voicePayloads,
   ...healthPayloads,
   ...errorPayloads,
+  ...transcriptPayloads,
+  ...replyPayloads,
+  ...socialPayloads,
+  ...restPayloads,
+  ...jobsPayloads,
 } as const;
 
 export type KnownIntent = keyof typeof PAYLOAD_SCHEMAS;
@@ -21,3 +31,8 @@ export * from './common.ts';
 export * from './voice.ts';
 export * from './health.ts';
 export * from './error.ts';
+export * from './transcript.ts';
+export * from './reply.ts';
+export * from './social.ts';
+export * from './rest.ts';
+export * from './jobs.ts';
