@@ -1,0 +1,42 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runStoreSuite, message } from './store.suite.ts';
+import { openPgliteStore, PGLITE_MEMORY } from './pglite.ts';
+
+// PGlite bundles pgvector: the capability must be there, so vector search can never silently vanish.
+runStoreSuite('pglite', () => openPgliteStore({ dataDir: PGLITE_MEMORY, batchSize: 4000 }), { expectVector: true });
+
+describe('PGlite driver', () => {
+  it('keeps rows in its data directory across close() and reopen, and migrate() then applies nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'promethean-pglite-'));
+    try {
+      const first = await openPgliteStore({ dataDir: dir });
+      expect((await first.migrate()).applied.length).toBeGreaterThan(0);
+      await first.upsertMessages([message('persist', 1, { content: 'kept' })]);
+      await first.close();
+      const second = await openPgliteStore({ dataDir: dir });
+      expect(await second.migrate()).toEqual({ applied: [], skipped: [] });
+      expect((await second.getMessage({ provider: 'discord', tenant: 'persist', foreign_id: '1' }))?.content).toBe('kept');
+      await second.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('skips the vector migration where pgvector is missing and applies it once pgvector is there', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'promethean-pglite-'));
+    try {
+      const plain = await openPgliteStore({ dataDir: dir, vector: false });
+      expect(plain.capabilities.vector).toBe(false);
+      expect(await plain.migrate()).toEqual({ applied: [1], skipped: [2] });
+      await plain.close();
+      const withVector = await openPgliteStore({ dataDir: dir });
+      expect(await withVector.migrate()).toEqual({ applied: [2], skipped: [] });
+      await withVector.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

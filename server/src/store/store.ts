@@ -1,0 +1,173 @@
+/**
+ * The `Store` interface: what the server keeps in PostgreSQL (PGlite embedded, or a real server when
+ * `DATABASE_URL` is set). Workers depend on this interface only; `createStore()` picks the driver.
+ *
+ * Every row carries `provider` and `tenant`; keyed rows are unique on `(provider, tenant, foreign_id)`.
+ * Timestamps are ISO 8601 UTC strings; monotonic nanoseconds are bigint decimal strings.
+ */
+import type { MessageInput, TranscriptSegmentInput, AuditInput, TokenInput, TokenScope } from './schemas.ts';
+
+export type { MessageInput, TranscriptSegmentInput, AuditInput, TokenInput, TokenScope };
+
+/** The dimension of `message_embeddings.embedding` (the bundled Universal Sentence Encoder lite is 512-d). */
+export const EMBEDDING_DIMENSIONS = 512;
+
+/** `(provider, tenant)`: the routing and storage scope every query is confined to. */
+export interface TenantScope {
+  provider: string;
+  tenant: string;
+}
+
+export interface MessageKey extends TenantScope {
+  /** The provider's id of the message (a Discord snowflake). */
+  foreign_id: string;
+}
+
+/** A social message as stored. */
+export interface MessageRow extends MessageKey {
+  /** Guild / workspace id. */
+  space_id: string;
+  channel_id: string;
+  author_id: string;
+  content: string;
+  created_at: string;
+  edited_at: string | null;
+  /** The provider's payload as received (jsonb). */
+  raw: unknown;
+}
+
+/** What a batched upsert did: rows new, rows changed, rows identical to what was stored. */
+export interface UpsertResult {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+export type PutResult = 'inserted' | 'updated' | 'unchanged';
+
+/** A transcript segment as stored; `foreign_id` is `{session_id}:{segment_id}`. */
+export interface TranscriptSegmentRow extends MessageKey {
+  session_id: string;
+  segment_id: string;
+  speaker_id: string;
+  channel_id: string | null;
+  text: string;
+  start_ns: string;
+  end_ns: string;
+  lang: string | null;
+  confidence: number | null;
+  model: string | null;
+}
+
+/** One audit record; `id` is the append order (bigint as decimal string). */
+export interface AuditRecord {
+  id: string;
+  at: string;
+  provider: string;
+  tenant: string;
+  guild_id: string | null;
+  channel_id: string | null;
+  /** Who: a user or agent id. */
+  actor: string;
+  /** What: `listen`, `listen.stop`, `login`, … */
+  action: string;
+  /** sha-256 (hex) of the token id that authorised it, when one did. */
+  token_id_hash: string | null;
+  detail: unknown;
+}
+
+export interface AuditQuery extends TenantScope {
+  guild_id?: string;
+  channel_id?: string;
+  /** Only records with an id greater than this (paging). */
+  after_id?: string;
+  /** At most this many records (default 100, at most 10,000). */
+  limit?: number;
+}
+
+export type TokenKind = 'login' | 'session' | 'agent';
+export type TokenRole = 'owner' | 'moderator' | 'agent';
+
+/** A token or session as stored: only the hash of the secret is kept. */
+export interface TokenRow {
+  token_hash: string;
+  /** `login` tokens are one-time (see `consumeToken`); `session` and `agent` tokens are reusable until they expire. */
+  kind: TokenKind;
+  role: TokenRole;
+  scope: TokenScope[];
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface MessageMatch {
+  message: MessageRow;
+  /** Cosine distance (0 = same direction, 2 = opposite). */
+  distance: number;
+}
+
+export interface StoreCapabilities {
+  /** pgvector is available: `setMessageEmbedding` and `searchMessages` work. */
+  vector: boolean;
+}
+
+export interface MigrateResult {
+  /** Versions applied by this call, in order. */
+  applied: number[];
+  /** Versions skipped because the database lacks what they need (the vector migrations without pgvector). */
+  skipped: number[];
+}
+
+export interface StoreCounters {
+  /** Calls rejected with StoreInputError. */
+  rejectedInputs: number;
+  /** Errors reported by idle connections (PostgreSQL pool). */
+  connectionErrors: number;
+}
+
+export type StoreDriver = 'pglite' | 'postgres';
+
+export interface Store {
+  readonly driver: StoreDriver;
+  readonly capabilities: StoreCapabilities;
+  readonly counters: Readonly<StoreCounters>;
+  readonly closed: boolean;
+
+  /** Applies pending migrations in order, in one transaction; a no-op when none is pending. */
+  migrate(): Promise<MigrateResult>;
+
+  /**
+   * Inserts or updates messages by `(provider, tenant, foreign_id)`; one statement per batch, all batches
+   * in one transaction (a bad row rejects the whole call before anything is written). A key repeated in
+   * one call counts once, with its last occurrence; the counts add up to the number of distinct keys.
+   */
+  upsertMessages(rows: readonly MessageInput[]): Promise<UpsertResult>;
+  getMessage(key: MessageKey): Promise<MessageRow | undefined>;
+  countMessages(scope: TenantScope): Promise<number>;
+
+  /** Idempotent by `{session_id}:{segment_id}` within (provider, tenant). */
+  putTranscriptSegment(segment: TranscriptSegmentInput): Promise<PutResult>;
+  getTranscriptSegment(key: MessageKey): Promise<TranscriptSegmentRow | undefined>;
+
+  /** Appends one record; there is no update or delete (the table refuses them). */
+  appendAudit(entry: AuditInput): Promise<AuditRecord>;
+  /** Records of one tenant in append order. */
+  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+
+  /** Stores a new token by its hash; a hash already stored is refused with StoreInputError (a used token never comes back). */
+  putToken(token: TokenInput): Promise<void>;
+  getToken(tokenHash: string): Promise<TokenRow | undefined>;
+  /** Marks a one-time `login` token used; returns it only if it was unused, unrevoked and unexpired at `now`. */
+  consumeToken(tokenHash: string, now?: Date): Promise<TokenRow | undefined>;
+  /** Returns whether a token with that hash existed and was not already revoked. */
+  revokeToken(tokenHash: string): Promise<boolean>;
+
+  /** Sets the embedding of a stored message; false when the message does not exist. UnsupportedError without pgvector. */
+  setMessageEmbedding(key: MessageKey, vector: ArrayLike<number>, model: string): Promise<boolean>;
+  /** The `k` messages of a tenant nearest to `vector` by cosine distance. UnsupportedError without pgvector. */
+  searchMessages(scope: TenantScope, vector: ArrayLike<number>, k: number): Promise<MessageMatch[]>;
+
+  /** Idempotent; waits for calls in flight, then closes the database. Later calls throw InvalidStateError. */
+  close(): Promise<void>;
+}
