@@ -164,7 +164,9 @@ export class BusClient extends TypedEmitter<BusClientEvents> {
     const Ctor = this.options.WebSocket ?? globalThis.WebSocket;
     if (!Ctor) throw new InvalidStateError('no WebSocket implementation (Node 22+ or a browser is needed, or pass options.WebSocket)');
     this.#setState(this.#attempt === 0 && this.stats.reconnects === 0 ? 'connecting' : 'reconnecting');
-    const url = new URL(this.options.url);
+    // Relative URLs (`/bus`) resolve against the page in browsers; http(s) becomes ws(s).
+    const url = new URL(this.options.url, (globalThis as { location?: { href: string } }).location?.href);
+    if (url.protocol === 'http:' || url.protocol === 'https:') url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('token', this.options.token);
     let ws: WebSocket;
     try {

@@ -1,0 +1,156 @@
+/**
+ * One subscriber connection. Deliveries go straight to the socket while its buffered bytes stay
+ * under the high-water mark; beyond it they wait in two bounded queues:
+ * - media (high-rate audio, see isMediaIntent): drop-oldest, counted;
+ * - control (everything else, acks and errors): never dropped; when full the subscriber is
+ *   disconnected with close code 4008 so it can reconnect and resubscribe.
+ * Queues drain from the socket's write callbacks, so one slow subscriber never stalls the others.
+ * Within each class order is kept; control drains before media.
+ */
+import type { WebSocket } from 'ws';
+import type { Principal } from './auth.ts';
+import type { ConnectionMetrics, HubCounters } from './metrics.ts';
+import type { HubOptions } from './options.ts';
+import { Fifo } from './queue.ts';
+
+export const CLOSE_SLOW_CONSUMER = 4008;
+
+interface Pending {
+  data: Buffer | string;
+  binary: boolean;
+}
+
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
+
+export class HubConnection {
+  readonly id: number;
+  readonly principal: Principal;
+  readonly patterns = new Set<string>();
+  delivered = 0;
+  dropped = 0;
+  /** Whether a pong (or the connection itself) arrived since the last ping. */
+  alive = true;
+  #closed = false;
+  readonly #ws: WebSocket;
+  readonly #options: HubOptions;
+  readonly #counters: HubCounters;
+  readonly #media = new Fifo<Pending>();
+  readonly #control = new Fifo<Pending>();
+  readonly #afterSend = (err?: Error): void => {
+    if (!err && this.#media.length + this.#control.length > 0) this.#drain();
+  };
+
+  constructor(id: number, ws: WebSocket, principal: Principal, options: HubOptions, counters: HubCounters) {
+    this.id = id;
+    this.#ws = ws;
+    this.principal = principal;
+    this.#options = options;
+    this.#counters = counters;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get queueDepth(): number {
+    return this.#media.length + this.#control.length;
+  }
+
+  /** Hands one message to this subscriber (direct, queued, dropped-oldest, or disconnect). */
+  deliver(data: Buffer | string, binary: boolean, media: boolean): void {
+    if (this.#closed) return;
+    const ws = this.#ws;
+    if (this.#media.length + this.#control.length === 0 && ws.bufferedAmount < this.#options.socketHighWaterBytes) {
+      this.#send(data, binary);
+      return;
+    }
+    if (media) {
+      if (this.#media.length >= this.#options.mediaQueueMax) {
+        this.#media.shift();
+        this.dropped++;
+        this.#counters.dropped++;
+      }
+      this.#media.push({ data, binary });
+    } else {
+      if (this.#control.length >= this.#options.controlQueueMax) {
+        this.#disconnectSlow();
+        return;
+      }
+      this.#control.push({ data, binary });
+    }
+    const depth = this.#media.length + this.#control.length;
+    if (depth > this.#counters.maxQueueDepth) this.#counters.maxQueueDepth = depth;
+  }
+
+  /** Closes the socket (idempotent); the hub's close handler forgets the connection. */
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#media.clear();
+    this.#control.clear();
+    try {
+      this.#ws.close(code, reason);
+    } catch {
+      this.#ws.terminate();
+    }
+  }
+
+  /** Pings the peer; terminates it when the previous ping got no answer. Returns false when dropped. */
+  heartbeat(): boolean {
+    if (this.#closed) return true;
+    if (!this.alive) {
+      this.markClosed();
+      this.#ws.terminate();
+      return false;
+    }
+    this.alive = false;
+    try {
+      this.#ws.ping();
+    } catch {
+      /* closing */
+    }
+    return true;
+  }
+
+  /** Marks the connection gone after the socket closed by itself. */
+  markClosed(): void {
+    this.#closed = true;
+    this.#media.clear();
+    this.#control.clear();
+  }
+
+  snapshot(): ConnectionMetrics {
+    return {
+      id: this.id,
+      role: this.principal.role,
+      tenant: this.principal.tenant,
+      subscriptions: this.patterns.size,
+      queue_depth: this.queueDepth,
+      buffered_bytes: this.#ws.bufferedAmount,
+      delivered: this.delivered,
+      dropped: this.dropped,
+    };
+  }
+
+  #send(data: Buffer | string, binary: boolean): void {
+    this.delivered++;
+    this.#counters.delivered++;
+    this.#ws.send(data, binary ? BINARY : TEXT, this.#afterSend);
+  }
+
+  #drain(): void {
+    const ws = this.#ws;
+    const high = this.#options.socketHighWaterBytes;
+    while (!this.#closed && ws.readyState === ws.OPEN && ws.bufferedAmount < high) {
+      const next = this.#control.shift() ?? this.#media.shift();
+      if (!next) return;
+      this.#send(next.data, next.binary);
+    }
+  }
+
+  #disconnectSlow(): void {
+    this.#counters.slowDisconnects++;
+    this.close(CLOSE_SLOW_CONSUMER, 'slow consumer: control queue full; reconnect and resubscribe');
+  }
+}

@@ -1,0 +1,90 @@
+/** Options of the embedded bus hub. */
+import type { Hono } from 'hono';
+import type { Principal } from './auth.ts';
+
+/** Hono environment of the hub's app: routes behind the hub's auth see the caller's principal. */
+export type HubEnv = { Variables: { principal: Principal } };
+
+/** What `mount` gets besides the app: the hub's token check, for routes that need one. */
+export interface HubMountContext {
+  /** Resolves a bearer token (agent key or session token) to its principal. */
+  authenticate(token: string | undefined): Principal | undefined;
+}
+
+export interface HubOptions {
+  /** Interface to listen on. */
+  host: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** Directory of `agent.key` and `runtime.json` (created with mode 0700 when missing). */
+  dataDir: string;
+  /** Whether to write `<dataDir>/runtime.json` on start (and remove it on close). */
+  writeRuntimeFile: boolean;
+  /** Largest accepted frame (text or binary) in bytes; larger ones get an `oversize` error. */
+  maxFrameBytes: number;
+  /**
+   * Hard cap enforced by the WebSocket layer: a message beyond it closes the connection (1009)
+   * because it cannot be read at all. Must be >= maxFrameBytes; frames between the two are read,
+   * discarded and answered with `oversize`.
+   */
+  hardMaxFrameBytes: number;
+  /** When the socket's buffered bytes exceed this, deliveries wait in the per-subscriber queues. */
+  socketHighWaterBytes: number;
+  /** Media (high-rate audio) frames queued per subscriber; beyond it the oldest is dropped. */
+  mediaQueueMax: number;
+  /** Control messages queued per subscriber; beyond it the subscriber is disconnected (4008). */
+  controlQueueMax: number;
+  /** Interval of WebSocket pings; a connection that has not answered the previous one is dropped. 0 = off. */
+  pingIntervalMs: number;
+  /** Subscriptions one connection may hold. */
+  maxSubscriptionsPerConnection: number;
+  /** Concrete topics whose subscriber lists are cached; the cache is cleared when full. */
+  routeCacheSize: number;
+  /** Lifetime of a one-time login token. */
+  loginTokenTtlMs: number;
+  /** Lifetime of a session token. */
+  sessionTtlMs: number;
+  /** Tenant of owner login tokens when issueLoginToken() is not given one. */
+  defaultTenant: string;
+  /** `src` of the envelopes the hub itself sends (errors). */
+  hubId: string;
+  /**
+   * Adds routes to the hub's Hono app before it listens (console pages, signalling, other APIs).
+   * Routes cannot be added later: Hono builds its router on the first request.
+   */
+  mount: ((app: Hono<HubEnv>, ctx: HubMountContext) => void) | undefined;
+}
+
+export const defaultHubOptions: HubOptions = {
+  host: '127.0.0.1',
+  port: 0,
+  dataDir: 'data',
+  writeRuntimeFile: true,
+  maxFrameBytes: 1024 * 1024,
+  hardMaxFrameBytes: 16 * 1024 * 1024,
+  socketHighWaterBytes: 1024 * 1024,
+  mediaQueueMax: 512,
+  controlQueueMax: 4096,
+  pingIntervalMs: 30_000,
+  maxSubscriptionsPerConnection: 256,
+  routeCacheSize: 4096,
+  loginTokenTtlMs: 24 * 60 * 60 * 1000,
+  sessionTtlMs: 12 * 60 * 60 * 1000,
+  defaultTenant: 'demo',
+  hubId: 'hub',
+  mount: undefined,
+};
+
+/**
+ * High-rate media intents: a subscriber that falls behind loses the oldest of these frames
+ * (drop-oldest, counted). Everything else is control and is never dropped.
+ */
+export function isMediaIntent(intent: string): boolean {
+  return (
+    intent.startsWith('voice.audio.pcm') ||
+    intent.startsWith('voice.audio.rtp') ||
+    intent.startsWith('voice.audio.spectrogram') ||
+    intent.startsWith('voice.play.pcm') ||
+    intent.startsWith('voice.play.opus')
+  );
+}

@@ -1,0 +1,2 @@
+/** @promethean/server */
+export * from './hub/index.ts';
