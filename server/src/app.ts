@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { PrometheanError, type ProviderRegistry } from '@promethean/shared';
 import { loadProviders } from '@promethean/shared/node';
 import { createHub, type Hub } from './hub/index.ts';
+import type { Principal } from './hub/index.ts';
 import { createStore, type Store } from './store/index.ts';
+import { mountLoginPage } from './web/login-page.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 
@@ -81,7 +83,14 @@ export async function startApp(options: Partial<AppOptions> & Pick<AppOptions, '
   o.log(o.env.DATABASE_URL ? 'storage: PostgreSQL (DATABASE_URL)' : `storage: PGlite in ${join(o.dataDir, 'pglite')}`);
   const store = await createStore(o.env.DATABASE_URL ? { databaseUrl: o.env.DATABASE_URL } : { dataDir: join(o.dataDir, 'pglite') });
 
-  const hub = await createHub({ dataDir: o.dataDir, host: o.host, port: o.port, writeRuntimeFile: true });
+  const hub = await createHub({
+    dataDir: o.dataDir,
+    host: o.host,
+    port: o.port,
+    writeRuntimeFile: true,
+    mount: (app) => mountLoginPage(app as never),
+    onSubscribe: (principal, pattern) => auditListen(store, principal, pattern, o.log),
+  });
   o.log(`hub: ${hub.url} (runtime file ${join(o.dataDir, 'runtime.json')})`);
 
   const children: ChildProcess[] = [];
@@ -106,6 +115,36 @@ export async function startApp(options: Partial<AppOptions> & Pick<AppOptions, '
     },
   };
   return app;
+}
+
+/** Whether a subscription pattern can carry voice audio (and so is a listen that must be audited). */
+export function carriesVoice(pattern: string): boolean {
+  const intent = pattern.split('.').slice(5);
+  if (intent.length === 0) return pattern.split('.').includes('>');
+  const [a, b] = intent;
+  return (a === 'voice' || a === '*' || a === '>') && (b === undefined || b === 'audio' || b === '*' || b === '>');
+}
+
+/** Every listen is written to the audit log: who (role, tenant) subscribed to which voice pattern. */
+export function auditListen(store: Store, principal: Principal, pattern: string, log: (line: string) => void): void {
+  if (!carriesVoice(pattern)) return;
+  const tokens = pattern.split('.');
+  const concrete = (t: string | undefined) => (t && t !== '*' && t !== '>' ? t : undefined);
+  // A listen across providers or tenants (an agent's) is recorded under promethean/system.
+  const provider = concrete(tokens[2]);
+  const tenant = principal.tenant ?? concrete(tokens[4]);
+  const scoped = provider !== undefined && tenant !== undefined;
+  store
+    .appendAudit({
+      provider: scoped ? provider : 'promethean',
+      tenant: scoped ? tenant : 'system',
+      guild_id: principal.guild ?? null,
+      channel_id: principal.channel ?? null,
+      actor: principal.role,
+      action: 'listen',
+      detail: JSON.stringify({ pattern }),
+    })
+    .catch((error: unknown) => log(`audit: could not record a listen on ${pattern}: ${(error as Error).message}`));
 }
 
 /** Spawns a child process with exactly the environment given (plus PATH/HOME), so secrets don't leak. */

@@ -49,6 +49,11 @@ export function handleMessage(core: HubCore, conn: HubConnection, data: Buffer, 
       }
       conn.patterns.add(r.pattern);
       core.index.add(r.pattern, conn);
+      try {
+        core.options.onSubscribe?.(conn.principal, r.pattern);
+      } catch {
+        core.counters.observerErrors++;
+      }
     } else if (isTopicPattern(r.pattern)) {
       conn.patterns.delete(r.pattern);
       core.index.remove(r.pattern, conn);

@@ -89,6 +89,7 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
       unauthenticated: counters.unauthenticated,
       ping_timeouts: counters.pingTimeouts,
       max_queue_depth: counters.maxQueueDepth,
+      observer_errors: counters.observerErrors,
       errors: { ...counters.errors },
       per_connection: [...connections].map((c) => c.snapshot()),
     };

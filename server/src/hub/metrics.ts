@@ -33,6 +33,8 @@ export interface HubMetrics {
   ping_timeouts: number;
   /** Largest queue depth any subscriber reached. */
   max_queue_depth: number;
+  /** Throws from the onSubscribe observer (caught; the subscription stands). */
+  observer_errors: number;
   /** Rejected frames, by error code. */
   errors: Partial<Record<ErrorCode, number>>;
   per_connection: ConnectionMetrics[];
@@ -47,6 +49,7 @@ export class HubCounters {
   unauthenticated = 0;
   pingTimeouts = 0;
   maxQueueDepth = 0;
+  observerErrors = 0;
   readonly errors: Partial<Record<ErrorCode, number>> = {};
 
   error(code: ErrorCode): void {

@@ -53,6 +53,8 @@ export interface HubOptions {
    * Routes cannot be added later: Hono builds its router on the first request.
    */
   mount: ((app: Hono<HubEnv>, ctx: HubMountContext) => void) | undefined;
+  /** Observer called after every accepted subscription (the app audits listens through it). */
+  onSubscribe: ((principal: Principal, pattern: string) => void) | undefined;
 }
 
 export const defaultHubOptions: HubOptions = {
@@ -73,6 +75,7 @@ export const defaultHubOptions: HubOptions = {
   defaultTenant: 'demo',
   hubId: 'hub',
   mount: undefined,
+  onSubscribe: undefined,
 };
 
 /**

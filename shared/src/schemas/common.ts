@@ -21,14 +21,21 @@ export const BUS_PCM_FRAME_BYTES = 1920;
 
 /**
  * Where a payload's audio lives. On the hot path it is a binary attachment of the frame
- * (`attachment` = index); `data_path` / `data_b64` stay accepted at the edges.
+ * (`attachment` = index); `data_path` / `data_b64` stay accepted at the edges. Spread these fields
+ * into an object schema and finish it with {@link withAudioData}: one object and one refine is several
+ * times cheaper to validate than an intersection (`.and`), which matters at 50 frames/s per speaker.
  */
-export const AudioData = z
-  .object({
-    attachment: z.number().int().nonnegative().optional(),
-    data_path: z.string().min(1).optional(),
-    data_b64: z.string().optional(),
-  })
-  .refine((v) => [v.attachment, v.data_path, v.data_b64].filter((x) => x !== undefined).length === 1, {
-    message: 'exactly one of attachment, data_path, data_b64',
-  });
+export const AudioDataFields = {
+  attachment: z.number().int().nonnegative().optional(),
+  data_path: z.string().min(1).optional(),
+  data_b64: z.string().optional(),
+};
+
+/** Requires exactly one of `attachment`, `data_path`, `data_b64`. */
+export function withAudioData<T extends z.ZodObject>(schema: T) {
+  return schema.refine(
+    (v: { attachment?: unknown; data_path?: unknown; data_b64?: unknown }) =>
+      (v.attachment !== undefined ? 1 : 0) + (v.data_path !== undefined ? 1 : 0) + (v.data_b64 !== undefined ? 1 : 0) === 1,
+    { message: 'exactly one of attachment, data_path, data_b64' },
+  );
+}

@@ -1,6 +1,6 @@
 /** Voice access layer intents (seeds: voice access layer design; DESIGN.md voice path). */
 import { z } from 'zod';
-import { AudioData, BigIntString, ForeignId, PcmFormat } from './common.ts';
+import { AudioDataFields, BigIntString, ForeignId, PcmFormat, withAudioData } from './common.ts';
 
 export const VoiceControlJoin = z.object({
   guild_id: ForeignId,
@@ -78,32 +78,35 @@ export const RtpInfo = z.object({
   concealed: z.enum(['plc', 'fec']).optional(),
 });
 
-export const VoiceAudioPcm = z.object({
+export const VoiceAudioPcm = withAudioData(z.object({
   session_id: z.string().min(1),
   user_id: ForeignId,
   ts_monotonic_ns: BigIntString,
   ts_device_ms: z.number().optional(),
   format: PcmFormat,
   rtp: RtpInfo,
-}).and(AudioData);
+  ...AudioDataFields,
+}));
 
-export const VoiceAudioRtp = z.object({
+export const VoiceAudioRtp = withAudioData(z.object({
   session_id: z.string().min(1),
   user_id: ForeignId,
   ts_monotonic_ns: BigIntString,
   rtp: RtpInfo,
-}).and(AudioData);
+  ...AudioDataFields,
+}));
 
-export const VoicePlayPcm = z.object({
+export const VoicePlayPcm = withAudioData(z.object({
   session_id: z.string().min(1),
   format: PcmFormat,
   gain_db: z.number().min(-60).max(24).optional(),
   ducking_db: z.number().min(-60).max(0).optional(),
   /** Optional id so a producer can correlate playback; the mixer keeps requests in arrival order. */
   play_id: z.string().min(1).max(128).optional(),
-}).and(AudioData);
+  ...AudioDataFields,
+}));
 
-export const VoicePlayPcmOut = z.object({
+export const VoicePlayPcmOut = withAudioData(z.object({
   session_id: z.string().min(1),
   play_id: z.string().min(1).max(128).optional(),
   /** Sequence of this 20 ms frame within the session's output stream. */
@@ -111,14 +114,16 @@ export const VoicePlayPcmOut = z.object({
   format: z.object({ rate_hz: z.literal(48000), channels: z.literal(2), codec: z.literal('pcm_s16le') }),
   /** True on the last frame of a play request. */
   last: z.boolean().default(false),
-}).and(AudioData);
+  ...AudioDataFields,
+}));
 
-export const VoicePlayOpus = z.object({
+export const VoicePlayOpus = withAudioData(z.object({
   session_id: z.string().min(1),
   play_id: z.string().min(1).max(128).optional(),
   /** 20 ms Opus 48 kHz stereo packets, one attachment each (or data_b64 of one packet). */
   frame_ms: z.literal(20).default(20),
-}).and(AudioData);
+  ...AudioDataFields,
+}));
 
 export const VoiceAudioSegment = z.object({
   session_id: z.string().min(1),
