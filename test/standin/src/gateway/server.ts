@@ -1,0 +1,95 @@
+/** The HTTP server that carries both the REST API (`/api/...`) and the main gateway (WebSocket upgrade). */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { WebSocketServer } from 'ws';
+import { handleRest } from '../rest/routes.ts';
+import type { RestContext } from '../rest/routes.ts';
+import type { VoiceServer } from '../voice/server.ts';
+import type { World } from '../world.ts';
+import { GatewaySession } from './session.ts';
+import type { GatewayContext } from './session.ts';
+
+export interface GatewayServerOptions {
+  host: string;
+  port: number;
+  heartbeatIntervalMs: number;
+  /** Host name put in VOICE_SERVER_UPDATE's endpoint (the certificate covers localhost and 127.0.0.1). */
+  voiceEndpointHost: string;
+}
+
+export class GatewayServer {
+  readonly rest: RestContext;
+  readonly gateway: GatewayContext;
+  readonly #http: Server;
+  readonly #wss: WebSocketServer;
+  readonly #sessions = new Set<GatewaySession>();
+  readonly #host: string;
+  #closed = false;
+
+  private constructor(http: Server, world: World, voice: VoiceServer, options: GatewayServerOptions, log: (m: string) => void) {
+    this.#http = http;
+    this.#host = options.host;
+    this.rest = { world, gatewayUrl: () => this.gatewayUrl, counters: { requests: 0, notFound: 0, unauthorized: 0 } };
+    this.gateway = {
+      world,
+      voice,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      voiceEndpoint: () => `${options.voiceEndpointHost}:${voice.port}`,
+      gatewayUrl: () => this.gatewayUrl,
+      resumable: new Map(),
+      counters: { connections: 0, malformed: 0, unknownOps: 0, resumes: 0, internalErrors: 0 },
+      log: (m) => log(`[gateway] ${m}`),
+    };
+    http.on('request', (req, res) => handleRest(this.rest, req, res));
+    this.#wss = new WebSocketServer({ server: http, maxPayload: 1 << 20 });
+    this.#wss.on('connection', (ws) => {
+      this.gateway.counters.connections++;
+      const session = new GatewaySession(this.gateway, ws);
+      this.#sessions.add(session);
+      ws.on('close', () => this.#sessions.delete(session));
+    });
+    world.on('voiceStateUpdate', (state) => this.broadcast('VOICE_STATE_UPDATE', world.voiceStatePayload(state)));
+    world.on('memberAdd', (user) => this.broadcast('GUILD_MEMBER_ADD', { guild_id: world.guildId, ...world.memberPayload(user) }));
+  }
+
+  static async start(world: World, voice: VoiceServer, options: GatewayServerOptions, log: (m: string) => void): Promise<GatewayServer> {
+    const http = createServer();
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port, options.host, () => resolve());
+    });
+    return new GatewayServer(http, world, voice, options, log);
+  }
+
+  get port(): number {
+    const address = this.#http.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  get gatewayUrl(): string {
+    return `ws://${this.#host}:${this.port}/gateway`;
+  }
+
+  /** REST base for `new Client({ rest: { api } })`. */
+  get restApi(): string {
+    return `http://${this.#host}:${this.port}/api`;
+  }
+
+  /** Dispatches an event to every identified gateway session. */
+  broadcast(t: string, d: unknown): void {
+    for (const s of this.#sessions) if (s.user && s.open) s.dispatch(t, d);
+  }
+
+  sessions(): GatewaySession[] {
+    return [...this.#sessions];
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const c of this.#wss.clients) c.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    this.#http.closeAllConnections();
+    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * One main-gateway connection (v10, JSON, no compression): Hello, Identify → READY + GUILD_CREATE,
+ * heartbeats, Resume → RESUMED, Request Guild Members, and op 4 Voice State Update, which answers
+ * VOICE_STATE_UPDATE + VOICE_SERVER_UPDATE (or, with channel_id null, leaves).
+ */
+import { randomBytes } from 'node:crypto';
+import { GatewayOp } from '@promethean/shared/providers/discord';
+import type { RawData, WebSocket } from 'ws';
+import type { StandinUser, World } from '../world.ts';
+import type { VoiceServer } from '../voice/server.ts';
+
+export interface GatewayContext {
+  world: World;
+  voice: VoiceServer;
+  heartbeatIntervalMs: number;
+  /** `host:port` put in VOICE_SERVER_UPDATE. */
+  voiceEndpoint(): string;
+  gatewayUrl(): string;
+  /** Sessions that can be resumed, by session id. */
+  resumable: Map<string, GatewaySession>;
+  counters: { connections: number; malformed: number; unknownOps: number; resumes: number; internalErrors: number };
+  log(message: string): void;
+}
+
+export class GatewaySession {
+  sessionId = randomBytes(16).toString('hex');
+  user: StandinUser | undefined;
+  #ws: WebSocket;
+  #seq = 0;
+  readonly #ctx: GatewayContext;
+
+  constructor(ctx: GatewayContext, ws: WebSocket) {
+    this.#ctx = ctx;
+    this.#ws = ws;
+    this.#attach(ws);
+  }
+
+  #attach(ws: WebSocket): void {
+    this.#ws = ws;
+    ws.on('message', (data) => {
+      try {
+        this.#onMessage(data);
+      } catch (error) {
+        this.#ctx.counters.internalErrors++;
+        this.#ctx.log(`gateway message handling failed: ${(error as Error).stack ?? String(error)}`);
+      }
+    });
+    ws.on('error', () => undefined);
+    this.#send({ op: GatewayOp.Hello, d: { heartbeat_interval: this.#ctx.heartbeatIntervalMs, _trace: ['["standin",{"micros":0}]'] }, s: null, t: null });
+  }
+
+  get open(): boolean {
+    return this.#ws.readyState === 1;
+  }
+
+  #send(payload: unknown): void {
+    if (this.#ws.readyState === 1) this.#ws.send(JSON.stringify(payload));
+  }
+
+  dispatch(t: string, d: unknown): void {
+    this.#seq++;
+    this.#send({ op: GatewayOp.Dispatch, t, s: this.#seq, d });
+  }
+
+  close(code: number, reason = ''): void {
+    if (this.#ws.readyState <= 1) this.#ws.close(code, reason);
+  }
+
+  #onMessage(data: RawData): void {
+    let packet: { op?: unknown; d?: unknown };
+    try {
+      packet = JSON.parse(Buffer.from(data as Buffer).toString('utf8')) as { op?: unknown; d?: unknown };
+      if (typeof packet !== 'object' || packet === null || typeof packet.op !== 'number') throw new Error('no op');
+    } catch {
+      this.#ctx.counters.malformed++;
+      return this.close(4002, 'Error while decoding payload.');
+    }
+    const d = (typeof packet.d === 'object' && packet.d !== null ? packet.d : {}) as Record<string, unknown>;
+    switch (packet.op) {
+      case GatewayOp.Heartbeat:
+        return this.#send({ op: GatewayOp.HeartbeatAck });
+      case GatewayOp.Identify:
+        return this.#identify(d);
+      case GatewayOp.Resume:
+        return this.#resume(d);
+      case GatewayOp.VoiceStateUpdate:
+        return this.#voiceStateUpdate(d);
+      case GatewayOp.RequestGuildMembers:
+        return this.#requestMembers(d);
+      case GatewayOp.PresenceUpdate:
+        return;
+      default:
+        this.#ctx.counters.unknownOps++;
+        return this.close(4001, 'Unknown opcode.');
+    }
+  }
+
+  #identify(d: Record<string, unknown>): void {
+    if (this.user) return this.close(4005, 'Already authenticated.');
+    if (typeof d.token !== 'string' || d.token.length === 0) return this.close(4004, 'Authentication failed.');
+    const { world } = this.#ctx;
+    this.user = world.botForToken(d.token);
+    this.#ctx.resumable.set(this.sessionId, this);
+    this.dispatch('READY', {
+      v: 10,
+      user: { ...world.userPayload(this.user), verified: true, mfa_enabled: false, email: null },
+      user_settings: {},
+      guilds: [{ id: world.guildId, unavailable: true }],
+      session_id: this.sessionId,
+      session_type: 'normal',
+      resume_gateway_url: this.#ctx.gatewayUrl(),
+      shard: [0, 1],
+      application: { id: world.applicationId, flags: 0 },
+      private_channels: [],
+      presences: [],
+      relationships: [],
+      guild_join_requests: [],
+      geo_ordered_rtc_regions: ['standin'],
+      auth: {},
+      _trace: ['["standin",{"micros":0}]'],
+    });
+    this.dispatch('GUILD_CREATE', world.guildPayload());
+  }
+
+  #resume(d: Record<string, unknown>): void {
+    const previous = typeof d.session_id === 'string' ? this.#ctx.resumable.get(d.session_id) : undefined;
+    if (this.user || !previous || !previous.user || d.token === undefined) {
+      this.#send({ op: GatewayOp.InvalidSession, d: false });
+      return;
+    }
+    this.#ctx.counters.resumes++;
+    // This connection takes the old session over: same id, user and sequence.
+    this.sessionId = previous.sessionId;
+    this.user = previous.user;
+    this.#seq = previous.#seq;
+    previous.user = undefined;
+    previous.close(4000, 'session resumed on another connection');
+    this.#ctx.resumable.set(this.sessionId, this);
+    this.dispatch('RESUMED', { _trace: ['["standin",{"micros":0}]'] });
+  }
+
+  #voiceStateUpdate(d: Record<string, unknown>): void {
+    const { world, voice } = this.#ctx;
+    if (!this.user) return this.close(4003, 'Not authenticated.');
+    if (d.guild_id !== world.guildId) return;
+    const channelId = d.channel_id;
+    if (channelId === null || channelId === undefined) {
+      voice.revoke(this.user.id, true);
+      world.setVoiceChannel(this.user.id, null, this.sessionId);
+      return;
+    }
+    if (channelId !== world.voiceChannelId) return;
+    world.setVoiceChannel(this.user.id, world.voiceChannelId, this.sessionId, { selfMute: d.self_mute === true, selfDeaf: d.self_deaf === true });
+    const token = voice.grant(this.user.id, this.sessionId);
+    this.dispatch('VOICE_SERVER_UPDATE', { token, guild_id: world.guildId, endpoint: this.#ctx.voiceEndpoint() });
+  }
+
+  #requestMembers(d: Record<string, unknown>): void {
+    const { world } = this.#ctx;
+    if (d.guild_id !== world.guildId) return;
+    const members = [...world.users.values()].map((u) => world.memberPayload(u));
+    this.dispatch('GUILD_MEMBERS_CHUNK', { guild_id: world.guildId, members, chunk_index: 0, chunk_count: 1, not_found: [], nonce: d.nonce });
+  }
+}
