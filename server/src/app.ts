@@ -5,9 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PrometheanError, type ProviderRegistry } from '@promethean/shared';
+import { PrometheanError, makeEnvelope, type ProviderRegistry } from '@promethean/shared';
 import { loadProviders } from '@promethean/shared/node';
+import { BusClient } from '@promethean/shared';
+import { AgentRuntime } from '@promethean/shared/node';
+import { createDaveExtension, parseStandinFlags, startStandin, type Standin } from '@promethean/standin';
 import { createHub, type Hub } from './hub/index.ts';
+import { MixerWorker } from './workers/mixer/worker.ts';
 import type { Principal } from './hub/index.ts';
 import { createStore, type Store } from './store/index.ts';
 import { mountLoginPage } from './web/login-page.ts';
@@ -26,6 +30,11 @@ export interface AppOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Progress lines. */
   log: (line: string) => void;
+  /** Built-in stand-in (used when no Discord credentials are set): `--speaker NAME=FILE.wav` values and DAVE. */
+  standinSpeakers: string[];
+  standinDave: boolean;
+  /** Start the voice access agent (bridge) and join the stand-in's voice channel. */
+  bridge: boolean;
 }
 
 export const defaultAppOptions = {
@@ -34,6 +43,9 @@ export const defaultAppOptions = {
   port: 8787,
   providersFile: join(PROJECT_ROOT, 'providers.yml'),
   log: (line: string) => console.error(line),
+  standinSpeakers: [] as string[],
+  standinDave: false,
+  bridge: true,
 } satisfies Partial<AppOptions>;
 
 export interface ProvidersLoad {
@@ -68,8 +80,10 @@ export interface App {
   hub: Hub;
   store: Store;
   registry: ProviderRegistry;
-  /** Whether the built-in Discord stand-in is serving instead of Discord. */
-  standin: boolean;
+  /** The built-in Discord stand-in, when it serves instead of Discord. */
+  standin: Standin | undefined;
+  /** The mixer worker's bus connection and runtime. */
+  workers: AgentRuntime[];
   children: ChildProcess[];
   loginLink(): string;
   close(): Promise<void>;
@@ -94,12 +108,16 @@ export async function startApp(options: Partial<AppOptions> & Pick<AppOptions, '
   o.log(`hub: ${hub.url} (runtime file ${join(o.dataDir, 'runtime.json')})`);
 
   const children: ChildProcess[] = [];
+  const workers: AgentRuntime[] = [];
+  const clients: BusClient[] = [];
+  let standin: Standin | undefined;
   let closing: Promise<void> | undefined;
   const app: App = {
     hub,
     store,
     registry,
-    standin: missingCredentials.length > 0,
+    standin: undefined,
+    workers,
     children,
     loginLink() {
       const { token } = hub.issueLoginToken();
@@ -107,14 +125,123 @@ export async function startApp(options: Partial<AppOptions> & Pick<AppOptions, '
     },
     close() {
       closing ??= (async () => {
-        for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+        await Promise.all(children.map((c) => stopChild(c)));
+        for (const w of workers) w.stop();
+        for (const c of clients) c.close();
+        await standin?.close();
         await hub.close();
         await store.close();
       })();
       return closing;
     },
   };
+  try {
+    // Workers: tokenless, in this process, each with its own bus connection.
+    const mixerBus = new BusClient({ url: hub.url, token: hub.agentKey });
+    clients.push(mixerBus);
+    await mixerBus.connect();
+    const mixerRuntime = new AgentRuntime({ id: 'mixer', kind: 'worker', bus: busOf(mixerBus), logLevel: 'warn' });
+    workers.push(mixerRuntime);
+    new MixerWorker(mixerRuntime).start();
+    mixerRuntime.start();
+    o.log('worker: mixer');
+
+    if (missingCredentials.length > 0) {
+      o.log(`discord: no credentials (${missingCredentials.join(', ')} unset) — starting the built-in Discord stand-in`);
+      const flags = parseStandinFlags([...o.standinSpeakers.flatMap((s) => ['--speaker', s]), ...(o.standinDave ? ['--dave'] : [])]);
+      const extensions = o.standinDave ? [createDaveExtension()] : [];
+      standin = await startStandin({ ...flags.options, dataDir: join(o.dataDir, 'standin'), extensions, log: () => undefined });
+      app.standin = standin;
+      o.log(`standin: ${standin.restApi} — guild ${standin.guildId}, voice channel ${standin.voiceChannelId}, speakers ${standin.speakers.list().map((x) => x.name).join(', ')}`);
+    }
+    if (o.bridge) {
+      const tenant = registry.tenants.find((t) => t.provider === 'discord');
+      if (!tenant) throw new PrometheanError('bad_config', `${o.providersFile}: no discord tenant to run the voice access agent for`);
+      // The access agent gets exactly its own credential variables, copied by name from providers.yml.
+      const secrets: Record<string, string> = {};
+      for (const { env } of Object.values(tenant.credentials)) secrets[env] = standin ? 'standin-fake-credential' : (o.env[env] ?? '');
+      const child = spawnAgent(
+        join(PROJECT_ROOT, 'bridge/src/main.ts'),
+        [],
+        {
+          ...secrets,
+          PROMETHEAN_HUB_URL: hub.url,
+          PROMETHEAN_AGENT_TOKEN_FILE: hub.agentKeyFile,
+          PROMETHEAN_PROVIDER: 'discord',
+          PROMETHEAN_TENANT: tenant.id,
+          PROMETHEAN_PROVIDERS_FILE: o.providersFile,
+          BRIDGE_LOG_LEVEL: 'warn',
+          ...(standin ? { DISCORD_API_BASE: standin.restApi, NODE_EXTRA_CA_CERTS: standin.certPath } : {}),
+        },
+        o.log,
+        'discord-voice-access',
+      );
+      children.push(child);
+      o.log(`access agent: discord-voice-access (pid ${child.pid})`);
+      if (standin) await joinWhenReady(hub, tenant.id, standin, child, o.log);
+    }
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   return app;
+}
+
+function busOf(client: BusClient) {
+  return {
+    publish: (env: Parameters<BusClient['publish']>[0], attachments?: readonly Uint8Array[]) => client.publish(env, attachments),
+    subscribe: (pattern: string, handler: Parameters<BusClient['subscribe']>[1]) => client.subscribe(pattern, handler),
+    get queueDepth() {
+      return client.stats.queued;
+    },
+  };
+}
+
+/** Waits for the voice access agent's first health envelope, then asks it to join the stand-in's channel. */
+async function joinWhenReady(hub: Hub, tenant: string, standin: Standin, agent: ChildProcess, log: (line: string) => void): Promise<void> {
+  const control = new BusClient({ url: hub.url, token: hub.agentKey });
+  await control.connect();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null) => {
+        clearTimeout(timer);
+        sub();
+        reject(new PrometheanError('internal', `the voice access agent exited (code ${code}) before it was ready; see its log lines above`));
+      };
+      const timer = setTimeout(() => {
+        agent.off('exit', onExit);
+        sub();
+        reject(new PrometheanError('internal', 'the voice access agent did not report health within 60 s; see its log lines above'));
+      }, 60_000);
+      const sub = control.subscribe(`promethean.p.discord.t.${tenant}.health`, (env) => {
+        if (env.src !== 'discord-voice-access') return;
+        clearTimeout(timer);
+        agent.off('exit', onExit);
+        sub();
+        resolve();
+      });
+      agent.once('exit', onExit);
+    });
+    control.publish(
+      makeEnvelope('voice.control.join', { guild_id: standin.guildId, channel_id: standin.voiceChannelId, prefer_opus: true, self_mute: false, self_deaf: false }, { src: 'promethean-start', provider: 'discord', tenant }),
+    );
+    log(`voice: asked discord-voice-access to join ${standin.guildId}/${standin.voiceChannelId}`);
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    control.close();
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }
 
 /** Whether a subscription pattern can carry voice audio (and so is a listen that must be audited). */

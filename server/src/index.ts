@@ -1,2 +1,3 @@
 /** @promethean/server */
 export * from './hub/index.ts';
+export * from './workers/mixer/index.ts';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -48,15 +48,40 @@ describe('promethean CLI', () => {
   });
 });
 
+function runTap(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/promethean.mjs'), 'tap', ...args], { cwd: PROJECT_ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** RMS of s16le samples after a WAV's 44-byte header. */
+function wavRms(wav: Buffer): number {
+  const pcm = new Int16Array(wav.buffer, wav.byteOffset + 44, (wav.byteLength - 44) >> 1);
+  let sum = 0;
+  for (const v of pcm) sum += v * v;
+  return Math.sqrt(sum / Math.max(1, pcm.length));
+}
+
 describe('promethean start', () => {
-  it('brings the hub up on PGlite, prints a login link whose token opens a session, and stops on SIGINT', async () => {
+  it('with no Discord token: hub on PGlite, stand-in speakers received by the bridge and visible with tap; the login link opens a session; SIGINT stops it', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'promethean-start-'));
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/promethean.mjs'), 'start', '--port', '0', '--data-dir', dataDir], { cwd: PROJECT_ROOT });
+    // The project's providers.yml with its credential pointed at a variable no machine sets, so the
+    // run uses the stand-in even where a developer has real credentials in the environment.
+    const providers = join(dataDir, 'providers.yml');
+    const yml = (await readFile(join(PROJECT_ROOT, 'providers.yml'), 'utf8')).replace(/bot_token: \$\{[A-Z_]+\}/, 'bot_token: ${PROMETHEAN_TEST_UNSET_CREDENTIAL}');
+    expect(yml).toContain('PROMETHEAN_TEST_UNSET_CREDENTIAL');
+    await writeFile(providers, yml);
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/promethean.mjs'), 'start', '--port', '0', '--data-dir', dataDir, '--providers', providers], { cwd: PROJECT_ROOT });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const link = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no login link within 60 s:\n${stdout}\n${stderr}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`no login link within 90 s:\n${stdout}\n${stderr}`)), 90_000);
       child.stdout.on('data', (d) => {
         stdout += d;
         const m = /login: (http:\/\/\S+)/.exec(stdout);
@@ -76,11 +101,23 @@ describe('promethean start', () => {
       const again = await fetch(new URL('/api/session', url), { method: 'POST', headers: { authorization: `Bearer ${token}` } });
       expect(again.status).toBe(401);
       expect((await stat(join(dataDir, 'runtime.json'))).mode & 0o777).toBe(0o600);
+      expect(stderr).toContain('PROMETHEAN_TEST_UNSET_CREDENTIAL unset) — starting the built-in Discord stand-in');
+      // The simulated speakers reach the bus through the bridge: tap records one WAV per speaker.
+      const out = join(dataDir, 'tap');
+      let wavs: string[] = [];
+      for (let attempt = 0; attempt < 3 && wavs.length < 2; attempt++) {
+        const tap = await runTap(['promethean.p.discord.t.*.voice.audio.pcm', '--out', out, '--duration', '4', '--data-dir', dataDir]);
+        expect(tap.code, tap.stderr).toBe(0);
+        wavs = tap.stdout.trim().split('\n').filter((l) => l.endsWith('.wav'));
+      }
+      expect(wavs.length).toBeGreaterThanOrEqual(2);
+      const loud = (await Promise.all(wavs.map((w) => readFile(w)))).filter((w) => w.byteLength > 44 + 48000 && wavRms(w) > 100);
+      expect(loud.length).toBeGreaterThanOrEqual(2);
     } finally {
       child.kill('SIGINT');
       const code = await new Promise((r) => child.on('close', r));
       expect(code).toBe(0);
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 240_000);
 });

@@ -13,4 +13,6 @@ export type { PcmAudio } from './audio/wav.ts';
 export { toStereo48k, resampleLinear } from './audio/resample.ts';
 export { StandinConfigError, WavFormatError } from './util/errors.ts';
 export { trustCertificateInProcess } from './tls/trust.ts';
-export { runStandinCommand, fixtureSpeakers, STANDIN_USAGE } from './cli.ts';
+export { runStandinCommand, fixtureSpeakers, parseStandinFlags, STANDIN_USAGE } from './cli.ts';
+export { alignedNcc, nccAtLag, monoFromS16Stereo } from './testing/ncc.ts';
+export { createDaveExtension } from './dave/index.ts';

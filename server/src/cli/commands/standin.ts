@@ -1,5 +1,5 @@
 /** `promethean standin`: the local Discord stand-in on its own (REST, gateway, voice, simulated speakers). */
-import { STANDIN_USAGE, runStandinCommand } from '../../../../test/standin/src/cli.ts';
+import { STANDIN_USAGE, runStandinCommand } from '@promethean/standin';
 import type { Command } from '../args.ts';
 
 export const standinCommand: Command = {

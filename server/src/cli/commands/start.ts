@@ -36,6 +36,8 @@ Options:
       ...(values.host ? { host: values.host } : {}),
       ...(values['data-dir'] ? { dataDir: resolve(values['data-dir']) } : {}),
       ...(values.providers ? { providersFile: resolve(values.providers) } : {}),
+      standinSpeakers: values.speaker ?? [],
+      standinDave: values.dave === true,
     });
     console.log(`\nPromethean Voice Bridge is running.\n  login: ${app.loginLink()}\n  hub:   ${app.hub.url}\nPress Ctrl-C to stop.\n`);
     await new Promise<void>((done) => {

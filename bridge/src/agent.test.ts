@@ -1,0 +1,63 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeEnvelope, type Envelope } from '@promethean/shared';
+import { AgentRuntime, InProcessBus } from '@promethean/shared/node';
+import { VoiceAccessAgent } from './agent.ts';
+import type { VoiceGateway } from './discord/voice-gateway.ts';
+
+/** A gateway for input-validation tests only: reaching it is itself a failure. */
+const unreachableGateway: VoiceGateway = {
+  join() {
+    throw new Error('the gateway must not be reached by invalid input');
+  },
+};
+
+function setup() {
+  const bus = new InProcessBus();
+  const runtime = new AgentRuntime({ id: 'discord-voice-access', kind: 'access', bus, logLevel: 'silent', provider: 'discord', tenant: 'demo' });
+  const agent = new VoiceAccessAgent(runtime, unreachableGateway, { tenant: 'demo' });
+  const errors: Envelope[] = [];
+  bus.subscribe('promethean.p.discord.t.demo.error', (env) => void errors.push(env));
+  agent.start();
+  runtime.start();
+  const send = (intent: string, payload: unknown, attachments: Uint8Array[] = []) =>
+    bus.publish(makeEnvelope(intent, payload, { src: 'test', provider: 'discord', tenant: 'demo' }) as Envelope, attachments);
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+  return { agent, runtime, errors, send, settle };
+}
+
+describe('VoiceAccessAgent input handling', () => {
+  let cleanup: (() => void) | undefined;
+  afterEach(() => cleanup?.());
+
+  it('answers a malformed voice.control.join with a schema error naming the field, and does not join', async () => {
+    const { agent, runtime, errors, send, settle } = setup();
+    cleanup = () => (agent.stop(), runtime.stop());
+    send('voice.control.join', { guild_id: 'g1' });
+    await settle();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.payload).toMatchObject({ code: 'schema', path: 'payload.channel_id' });
+    expect(agent.sessions.size).toBe(0);
+  });
+
+  it('answers leave, set-bitrate and playback for an unknown session with invalid_state errors', async () => {
+    const { agent, runtime, errors, send, settle } = setup();
+    cleanup = () => (agent.stop(), runtime.stop());
+    send('voice.control.leave', { guild_id: 'g9' });
+    send('voice.control.set-bitrate', { session_id: 'nope', bitrate: 64000 });
+    send('voice.play.opus', { session_id: 'nope', frame_ms: 20, attachment: 0 }, [Uint8Array.of(0xfc, 1, 2)]);
+    await settle();
+    expect(errors.map((e) => (e.payload as { code: string }).code)).toEqual(['invalid_state', 'invalid_state', 'invalid_state']);
+  });
+
+  it('rejects a voice.play.pcm.out frame that is not 1920 samples and one whose attachment is missing', async () => {
+    const { agent, runtime, errors, send, settle } = setup();
+    cleanup = () => (agent.stop(), runtime.stop());
+    const fmt = { rate_hz: 48000, channels: 2, codec: 'pcm_s16le' };
+    send('voice.play.pcm.out', { session_id: 's', seq: 0, format: fmt, attachment: 0 }, [new Uint8Array(100)]);
+    send('voice.play.pcm.out', { session_id: 's', seq: 1, format: fmt, attachment: 2 }, []);
+    send('voice.play.pcm.out', { session_id: 's', seq: 2, format: fmt, attachment: 0 }, [new Uint8Array(3)]);
+    await settle();
+    expect(errors.map((e) => (e.payload as { code: string }).code)).toEqual(['schema', 'bad_frame', 'bad_frame']);
+    expect(runtime.state).toBe('RUNNING');
+  });
+});

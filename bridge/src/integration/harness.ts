@@ -1,0 +1,124 @@
+/**
+ * Integration harness: a real hub, the real bridge process (bridge/src/main.ts, spawned so that
+ * NODE_EXTRA_CA_CERTS trusts the stand-in's voice certificate from start-up), and a bus collector.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BusClient, makeEnvelope, type Envelope, type KnownIntent, type PayloadOf } from '@promethean/shared';
+import { createHub, type Hub } from '@promethean/server';
+
+export const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+export const PROVIDERS_FILE = fileURLToPath(new URL('../../../providers.yml', import.meta.url));
+export const TENANT = 'demo';
+
+export interface PcmRecord {
+  userId: string;
+  ts: bigint;
+  seq: number;
+  /** RTP timestamp of the frame. */
+  timestamp: number;
+  concealed: string | undefined;
+  pcm: Int16Array;
+}
+
+export class BusCollector {
+  readonly pcm: PcmRecord[] = [];
+  readonly health: Array<PayloadOf<'voice.health'> & { at: number }> = [];
+  readonly states: PayloadOf<'voice.state.connected'>[] = [];
+  readonly errors: Envelope[] = [];
+  readonly client: BusClient;
+
+  constructor(hub: Hub) {
+    this.client = new BusClient({ url: hub.url, token: hub.agentKey });
+  }
+
+  async start(): Promise<void> {
+    await this.client.connect();
+    const voice = this.client.subscribe(`promethean.p.discord.t.${TENANT}.voice.>`, (env, att) => {
+      if (env.intent === 'voice.audio.pcm') {
+        const p = env.payload as PayloadOf<'voice.audio.pcm'>;
+        const a = att[p.attachment ?? 0]!;
+        this.pcm.push({ userId: p.user_id, ts: BigInt(p.ts_monotonic_ns), seq: p.rtp.seq, timestamp: p.rtp.timestamp, concealed: p.rtp.concealed, pcm: new Int16Array(a.slice().buffer) });
+      } else if (env.intent === 'voice.health') this.health.push({ ...(env.payload as PayloadOf<'voice.health'>), at: performance.now() });
+      else if (env.intent === 'voice.state.connected') this.states.push(env.payload as PayloadOf<'voice.state.connected'>);
+    });
+    const errors = this.client.subscribe(`promethean.p.*.t.*.error`, (env) => void this.errors.push(env));
+    await Promise.all([voice.ready, errors.ready]);
+  }
+
+  publish<I extends KnownIntent>(intent: I, payload: PayloadOf<I>, attachments?: Uint8Array[]): void {
+    this.client.publish(makeEnvelope(intent, payload as never, { src: 'test', provider: 'discord', tenant: TENANT }), attachments);
+  }
+
+  async waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    while (!pred()) {
+      if (performance.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** One user's PCM placed on a timeline by ts_monotonic_ns (gaps stay silent), as floats. */
+  timeline(userId: string, skipConcealed = false, from = 0): Float32Array {
+    const frames = this.pcm.slice(from).filter((f) => f.userId === userId && !(skipConcealed && f.concealed));
+    if (frames.length === 0) return new Float32Array(0);
+    const t0 = frames.reduce((m, f) => (f.ts < m ? f.ts : m), frames[0]!.ts);
+    const last = frames.reduce((m, f) => (f.ts > m ? f.ts : m), frames[0]!.ts);
+    const out = new Float32Array(Math.round((Number(last - t0) / 1e9) * 48000) + 960);
+    for (const f of frames) {
+      const at = Math.round((Number(f.ts - t0) / 1e9) * 48000);
+      for (let i = 0; i < 960 && at + i < out.length; i++) out[at + i] = f.pcm[i]! / 32768;
+    }
+    return out;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+export async function startHub(): Promise<Hub> {
+  return createHub({ dataDir: mkdtempSync(join(tmpdir(), 'bridge-it-hub-')), writeRuntimeFile: false });
+}
+
+export interface BridgeProcess {
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function spawnBridge(hub: Hub, standin: { certPath: string; restApi: string }, extraEnv: Record<string, string> = {}): BridgeProcess {
+  const child = spawn(process.execPath, [MAIN], {
+    env: {
+      ...process.env,
+      NODE_EXTRA_CA_CERTS: standin.certPath,
+      PROMETHEAN_HUB_URL: hub.url,
+      PROMETHEAN_AGENT_TOKEN_FILE: hub.agentKeyFile,
+      PROMETHEAN_TENANT: TENANT,
+      DISCORD_BOT_TOKEN: 'standin-fake-token',
+      PROMETHEAN_PROVIDERS_FILE: PROVIDERS_FILE,
+      DISCORD_API_BASE: standin.restApi,
+      BRIDGE_LOG_LEVEL: 'warn',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d.toString()));
+  child.stderr?.on('data', (d) => (out += d.toString()));
+  return {
+    child,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * Entry of the `discord-voice-access` process: config from the environment (once, with zod), a
+ * discord.js client (REST pointed at a stand-in when DISCORD_API_BASE is set), the bus client, the
+ * shared agent runtime, and the voice access agent.
+ */
+import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { BusClient, PrometheanError } from '@promethean/shared';
+import { AgentRuntime, type AgentBus } from '@promethean/shared/node';
+import { VoiceAccessAgent } from './agent.ts';
+import { parseBridgeEnv, type BridgeConfig } from './config.ts';
+import { loadBotToken } from './credentials.ts';
+import { DiscordVoiceGateway } from './discord/voice-gateway.ts';
+
+export const AGENT_ID = 'discord-voice-access';
+
+export interface RunningBridge {
+  agent: VoiceAccessAgent;
+  runtime: AgentRuntime;
+  client: Client;
+  /** Leaves every channel, stops the agent, logs out, closes the bus. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Wraps a BusClient as the runtime's bus, exposing its send queue as queue depth (for backpressure). */
+export function busFromClient(client: BusClient): AgentBus {
+  return {
+    publish: (env, attachments) => client.publish(env, attachments),
+    subscribe: (pattern, handler) => client.subscribe(pattern, handler),
+    get queueDepth() {
+      return client.stats.queued;
+    },
+  };
+}
+
+export async function startBridge(config: BridgeConfig, bus?: AgentBus, env: Record<string, string | undefined> = {}): Promise<RunningBridge> {
+  const botToken = await loadBotToken(config.PROMETHEAN_PROVIDERS_FILE, config.PROMETHEAN_PROVIDER, config.PROMETHEAN_TENANT, env);
+  let busClient: BusClient | undefined;
+  if (!bus) {
+    const token = (await readFile(config.PROMETHEAN_AGENT_TOKEN_FILE, 'utf8')).trim();
+    busClient = new BusClient({ url: config.PROMETHEAN_HUB_URL, token });
+    await busClient.connect();
+    bus = busFromClient(busClient);
+  }
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates],
+    ...(config.DISCORD_API_BASE ? { rest: { api: config.DISCORD_API_BASE } } : {}),
+  });
+  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+  await client.login(botToken);
+  await ready;
+  let agent: VoiceAccessAgent | undefined;
+  const runtime = new AgentRuntime({
+    id: AGENT_ID,
+    kind: 'access',
+    bus,
+    provider: config.PROMETHEAN_PROVIDER,
+    tenant: config.PROMETHEAN_TENANT,
+    buildSha: config.PROMETHEAN_BUILD_SHA,
+    logLevel: config.BRIDGE_LOG_LEVEL,
+    queueDepth: () => agent?.queueDepth() ?? 0,
+  });
+  agent = new VoiceAccessAgent(runtime, new DiscordVoiceGateway(client), {
+    provider: config.PROMETHEAN_PROVIDER,
+    tenant: config.PROMETHEAN_TENANT,
+    healthIntervalMs: config.BRIDGE_HEALTH_INTERVAL_MS,
+    session: { receive: { speaker: { jitter: { playoutDelayMs: config.BRIDGE_PLAYOUT_DELAY_MS } } } },
+  });
+  agent.start();
+  runtime.start();
+  let closing: Promise<void> | undefined;
+  const a = agent;
+  return {
+    agent: a,
+    runtime,
+    client,
+    close() {
+      closing ??= (async () => {
+        a.stop();
+        runtime.stop();
+        await client.destroy();
+        busClient?.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  let config: BridgeConfig;
+  try {
+    config = parseBridgeEnv(process.env);
+  } catch (error) {
+    console.error(`discord-voice-access: ${(error as Error).message}`);
+    return 2;
+  }
+  const bridge = await startBridge(config, undefined, process.env);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', () => done());
+    process.once('SIGTERM', () => done());
+  });
+  await bridge.close();
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      const e = error instanceof PrometheanError ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error);
+      console.error(`discord-voice-access: ${e}`);
+      process.exit(1);
+    },
+  );
+}

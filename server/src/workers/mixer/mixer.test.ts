@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { makeEnvelope, PrometheanError, type Envelope, type PayloadOf } from '@promethean/shared';
+import { Mixer, type MixerFrame } from './mixer.ts';
+import { resampleMono, toStereo48k } from './resample.ts';
+import { MixerWorker, type MixerRuntime } from './worker.ts';
+import { fileURLToPath } from 'node:url';
+import { loadManifest } from '@promethean/shared/node';
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function sine(freq: number, rate: number, seconds: number, amp = 10000): Float32Array {
+  const out = new Float32Array(Math.round(rate * seconds));
+  for (let i = 0; i < out.length; i++) out[i] = amp * Math.sin((2 * Math.PI * freq * i) / rate);
+  return out;
+}
+
+/** Signal-to-error ratio in dB against the ideal signal, ignoring `edge` samples at each end. */
+function snrDb(got: Float32Array | Int16Array, ideal: Float32Array, edge: number, step = 1, offset = 0): number {
+  let s = 0, e = 0;
+  for (let i = edge; i < ideal.length - edge; i++) {
+    const g = got[i * step + offset]!;
+    s += ideal[i]! ** 2;
+    e += (g - ideal[i]!) ** 2;
+  }
+  return 10 * Math.log10(s / e);
+}
+
+describe('resample', () => {
+  it('resampleMono() turns a 1 kHz tone at 24 kHz into the ideal 1 kHz tone at 48 kHz (SNR > 50 dB)', () => {
+    const out = resampleMono(sine(1000, 24000, 0.5), 24000, 48000);
+    expect(out.length).toBe(24000);
+    expect(snrDb(out, sine(1000, 48000, 0.5), 200)).toBeGreaterThan(50);
+  });
+
+  it('resampleMono() turns a 440 Hz tone at 22.05 kHz into the ideal tone at 48 kHz (SNR > 50 dB)', () => {
+    const out = resampleMono(sine(440, 22050, 0.5), 22050, 48000);
+    expect(snrDb(out, sine(440, 48000, 0.5), 400)).toBeGreaterThan(50);
+  });
+
+  it('toStereo48k() applies gain_db (−6.02 dB halves the amplitude) and duplicates mono into both channels', () => {
+    const mono = Int16Array.from(sine(1000, 48000, 0.1), (v) => Math.round(v));
+    const out = toStereo48k(mono, 48000, 1, -20 * Math.log10(2));
+    expect(out.length).toBe(mono.length * 2);
+    for (let i = 0; i < mono.length; i += 97) {
+      expect(Math.abs(out[2 * i]! - mono[i]! / 2)).toBeLessThanOrEqual(1);
+      expect(out[2 * i + 1]).toBe(out[2 * i]);
+    }
+  });
+
+  it('toStereo48k() clips at the s16 range instead of wrapping', () => {
+    const out = toStereo48k(Int16Array.of(30000, -30000), 48000, 1, 12);
+    expect(Array.from(out)).toEqual([32767, 32767, -32768, -32768]);
+  });
+
+  it('resampleMono() rejects a non-positive rate with a RangeError', () => {
+    expect(() => resampleMono(new Float32Array(4), 0, 48000)).toThrow(RangeError);
+  });
+});
+
+describe('Mixer', () => {
+  it('plays two overlapping requests of one session one after the other, 20 ms frames in real time', async () => {
+    const frames: Array<MixerFrame & { t: number }> = [];
+    const mixer = new Mixer((f) => frames.push({ ...f, t: performance.now() }));
+    const a = new Int16Array(960 * 2 * 3).fill(100); // 60 ms
+    const b = new Int16Array(960 * 2 * 2 + 200).fill(200); // 40 ms + 100 samples
+    mixer.enqueue({ provider: 'discord', tenant: 'demo', sessionId: 's1', playId: 'a', stereo: a });
+    mixer.enqueue({ provider: 'discord', tenant: 'demo', sessionId: 's1', playId: 'b', stereo: b });
+    await wait(200);
+    expect(frames.map((f) => `${f.playId}:${f.seq}:${f.last}`)).toEqual(['a:0:false', 'a:1:false', 'a:2:true', 'b:3:false', 'b:4:false', 'b:5:true']);
+    expect(frames[5]!.pcm[199]).toBe(200);
+    expect(frames[5]!.pcm[200]).toBe(0); // zero-padded tail
+    const span = frames.at(-1)!.t - frames[0]!.t;
+    expect(span).toBeGreaterThan(5 * 20 - 10);
+    expect(span).toBeLessThan(5 * 20 + 50);
+    mixer.close();
+  });
+
+  it('keeps separate sessions independent (each starts at seq 0)', async () => {
+    const frames: MixerFrame[] = [];
+    const mixer = new Mixer((f) => frames.push(f));
+    mixer.enqueue({ provider: 'discord', tenant: 'demo', sessionId: 'x', stereo: new Int16Array(1920) });
+    mixer.enqueue({ provider: 'discord', tenant: 'demo', sessionId: 'y', stereo: new Int16Array(1920) });
+    await wait(30);
+    expect(frames.map((f) => `${f.sessionId}:${f.seq}`).sort()).toEqual(['x:0', 'y:0']);
+    mixer.close();
+  });
+});
+
+/** Records what the worker publishes; stands in for the agent runtime's bus side only. */
+class RecordingRuntime implements MixerRuntime {
+  readonly published: Array<{ payload: PayloadOf<'voice.play.pcm.out'>; provider: string; tenant: string; pcm: Int16Array }> = [];
+  handler: ((env: Envelope, att: Uint8Array[]) => void | Promise<void>) | undefined;
+  subscribe(_pattern: string, handler: (env: Envelope, att: Uint8Array[]) => void | Promise<void>): void {
+    this.handler = handler;
+  }
+  publish(_intent: 'voice.play.pcm.out', payload: PayloadOf<'voice.play.pcm.out'>, options: { provider: string; tenant: string; attachments?: readonly Uint8Array[] }): void {
+    const a = options.attachments![0]!;
+    this.published.push({ payload, provider: options.provider, tenant: options.tenant, pcm: new Int16Array(a.slice().buffer) });
+  }
+}
+
+describe('MixerWorker', () => {
+  it('turns a 24 kHz mono voice.play.pcm into 48 kHz stereo voice.play.pcm.out frames on the same tenant', async () => {
+    const rt = new RecordingRuntime();
+    const worker = new MixerWorker(rt);
+    worker.start();
+    const pcm = Int16Array.from(sine(500, 24000, 0.1), (v) => Math.round(v));
+    const env = makeEnvelope('voice.play.pcm', { session_id: 'g1', format: { rate_hz: 24000, channels: 1, codec: 'pcm_s16le' }, gain_db: 0, play_id: 'tts-1', attachment: 0 }, { src: 'tts', provider: 'discord', tenant: 'demo' });
+    await rt.handler!(env as Envelope, [new Uint8Array(pcm.buffer)]);
+    await wait(160);
+    expect(rt.published.length).toBe(5);
+    expect(rt.published.every((p) => p.provider === 'discord' && p.tenant === 'demo' && p.payload.play_id === 'tts-1')).toBe(true);
+    expect(rt.published.map((p) => p.payload.last)).toEqual([false, false, false, false, true]);
+    const left = new Float32Array(4800);
+    rt.published.forEach((p, k) => p.pcm.forEach((v, i) => i % 2 === 0 && (left[k * 960 + i / 2] = v)));
+    expect(snrDb(left, sine(500, 48000, 0.1), 300)).toBeGreaterThan(40);
+    worker.stop();
+  });
+
+  it('rejects a malformed payload and a missing attachment with typed errors', async () => {
+    const rt = new RecordingRuntime();
+    const worker = new MixerWorker(rt);
+    worker.start();
+    const bad = makeEnvelope('voice.play.pcm', { session_id: '', format: { rate_hz: 1, channels: 1, codec: 'pcm_s16le' }, attachment: 0 } as never, { src: 't', provider: 'discord', tenant: 'demo' });
+    await expect(rt.handler!(bad as Envelope, [])).rejects.toMatchObject({ code: 'schema' });
+    const missing = makeEnvelope('voice.play.pcm', { session_id: 's', format: { rate_hz: 48000, channels: 2, codec: 'pcm_s16le' }, attachment: 1 }, { src: 't', provider: 'discord', tenant: 'demo' });
+    await expect(rt.handler!(missing as Envelope, [])).rejects.toBeInstanceOf(PrometheanError);
+    const outside = makeEnvelope('voice.play.pcm', { session_id: 's', format: { rate_hz: 48000, channels: 2, codec: 'pcm_s16le' }, data_path: '/etc/passwd' }, { src: 't', provider: 'discord', tenant: 'demo' });
+    await expect(rt.handler!(outside as Envelope, [])).rejects.toMatchObject({ code: 'forbidden' });
+    expect(rt.published.length).toBe(0);
+    worker.stop();
+  });
+});
+
+describe('mixer manifest', () => {
+  it('agent.yml is a tokenless worker manifest with no provider capability', async () => {
+    const m = await loadManifest(fileURLToPath(new URL('./agent.yml', import.meta.url)));
+    expect(m.id).toBe('mixer');
+    expect(m.kind).toBe('worker');
+    expect(m.inputs).toEqual(['voice.play.pcm']);
+    expect(m.capabilities.some((c) => c.kind === 'provider')).toBe(false);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * The `mixer` worker: tokenless. Consumes `voice.play.pcm` from any provider/tenant, keeps one ordered
+ * playback queue per session, applies `gain_db`, and publishes `voice.play.pcm.out` 20 ms frames of
+ * 48 kHz stereo in real time on the same provider/tenant (PCM as attachment 0).
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import { PrometheanError, voicePayloads, type Envelope, type PayloadOf } from '@promethean/shared';
+import { Mixer, type MixerFrame, type MixerOptions } from './mixer.ts';
+import { toStereo48k } from './resample.ts';
+
+/** The part of the shared agent runtime the worker uses (`AgentRuntime` satisfies it). */
+export interface MixerRuntime {
+  subscribe(pattern: string, handler: (envelope: Envelope, attachments: Uint8Array[]) => void | Promise<void>): void;
+  publish(intent: 'voice.play.pcm.out', payload: PayloadOf<'voice.play.pcm.out'>, options: { provider: string; tenant: string; corr?: string; attachments?: readonly Uint8Array[] }): unknown;
+}
+
+export interface MixerWorkerOptions {
+  /** Subscription pattern for play requests. */
+  pattern: string;
+  /** Directories `data_path` may point into; empty = data_path refused. */
+  dataDirs: string[];
+  /** Largest request accepted, in seconds of audio. */
+  maxSeconds: number;
+  mixer: Partial<MixerOptions>;
+}
+
+export const defaultMixerWorkerOptions: MixerWorkerOptions = {
+  pattern: 'promethean.p.*.t.*.voice.play.pcm',
+  dataDirs: [],
+  maxSeconds: 300,
+  mixer: {},
+};
+
+export class MixerWorker {
+  readonly options: MixerWorkerOptions;
+  readonly mixer: Mixer;
+  private readonly runtime: MixerRuntime;
+
+  constructor(runtime: MixerRuntime, options: Partial<MixerWorkerOptions> = {}) {
+    this.runtime = runtime;
+    this.options = { ...defaultMixerWorkerOptions, ...options };
+    this.mixer = new Mixer((f) => this.publish(f), this.options.mixer);
+  }
+
+  start(): void {
+    this.runtime.subscribe(this.options.pattern, (env, att) => this.onPlay(env, att));
+  }
+
+  stop(): void {
+    this.mixer.close();
+  }
+
+  async onPlay(env: Envelope, attachments: Uint8Array[]): Promise<void> {
+    const parsed = voicePayloads['voice.play.pcm'].safeParse(env.payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const path = ['payload', ...(issue?.path ?? []).map(String)].join('.');
+      throw new PrometheanError('schema', `voice.play.pcm ${path}: ${issue?.message ?? 'invalid'}`, { path });
+    }
+    const p = parsed.data;
+    const bytes = await this.audio(p, attachments);
+    if (bytes.byteLength % (2 * p.format.channels) !== 0) {
+      throw new PrometheanError('bad_frame', `PCM of ${bytes.byteLength} bytes is not whole ${p.format.channels}-channel s16 frames`, { path: 'payload.attachment' });
+    }
+    const seconds = bytes.byteLength / (2 * p.format.channels * p.format.rate_hz);
+    if (seconds > this.options.maxSeconds) throw new PrometheanError('oversize', `play request of ${seconds.toFixed(1)} s exceeds ${this.options.maxSeconds} s`);
+    const samples = new Int16Array(bytes.byteLength / 2);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(2 * i, true);
+    const stereo = toStereo48k(samples, p.format.rate_hz, p.format.channels, p.gain_db ?? 0);
+    const ok = this.mixer.enqueue({ provider: env.provider, tenant: env.tenant, sessionId: p.session_id, playId: p.play_id, stereo });
+    if (!ok) throw new PrometheanError('oversize', `playback queue of session ${p.session_id} is full`);
+  }
+
+  private async audio(p: PayloadOf<'voice.play.pcm'>, attachments: Uint8Array[]): Promise<Uint8Array> {
+    if (p.attachment !== undefined) {
+      const a = attachments[p.attachment];
+      if (!a) throw new PrometheanError('bad_frame', `attachment ${p.attachment} is missing`, { path: 'payload.attachment' });
+      return a;
+    }
+    if (p.data_b64 !== undefined) return new Uint8Array(Buffer.from(p.data_b64, 'base64'));
+    const path = resolve(p.data_path!);
+    if (!this.options.dataDirs.some((d) => path.startsWith(resolve(d) + sep))) {
+      throw new PrometheanError('forbidden', `data_path ${path} is outside the mixer's data directories`, { path: 'payload.data_path' });
+    }
+    return new Uint8Array(await readFile(path));
+  }
+
+  private publish(f: MixerFrame): void {
+    this.runtime.publish(
+      'voice.play.pcm.out',
+      {
+        session_id: f.sessionId,
+        ...(f.playId ? { play_id: f.playId } : {}),
+        seq: f.seq,
+        format: { rate_hz: 48000, channels: 2, codec: 'pcm_s16le' },
+        last: f.last,
+        attachment: 0,
+      },
+      { provider: f.provider, tenant: f.tenant, attachments: [new Uint8Array(f.pcm.buffer, f.pcm.byteOffset, f.pcm.byteLength)] },
+    );
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * `receive` benchmark: the bridge's receive path on pre-encrypted packets (no encoder runs while
+ * measuring; the process pins itself to one core with taskset when present).
+ * Rows: relay (decrypt + hand-off), full (decrypt + jitter buffer + decode + publish frame), latency
+ * from UDP arrival to relay hand-off and to PCM publish (playout delay excluded), each beside
+ * @discordjs/voice's own receive stream on the same packets.
+ */
+import { createSocket } from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
+import { VoiceReceiver, type VoiceConnection } from '@discordjs/voice';
+import { encodeFrame, makeEnvelope } from '@promethean/shared';
+import { buildRtpHeader, encryptRtpSize, audioLevelElement } from '@promethean/shared/providers/discord';
+import { DatagramHandler, PcmPublisher, ReceiveSession } from '@promethean/bridge';
+import type { BenchContext, BenchRow, BenchSuite } from './types.ts';
+
+const require = createRequire(import.meta.url);
+const { OpusEncoder: RefOpus } = require('@discordjs/opus') as {
+  OpusEncoder: new (rate: number, channels: number) => { encode(b: Buffer): Buffer; decode(b: Buffer): Buffer };
+};
+
+const KEY = new Uint8Array(randomBytes(32));
+const MODE = 'aead_aes256_gcm_rtpsize' as const;
+const PLAYOUT_MS = 60;
+
+interface Prepared {
+  /** Per speaker, per frame: the encrypted datagram. */
+  datagrams: Buffer[][];
+  ssrcs: number[];
+}
+
+function prepare(speakers: number, frames: number): Prepared {
+  const enc = new RefOpus(48000, 2);
+  const opus: Buffer[] = [];
+  for (let f = 0; f < frames; f++) {
+    const pcm = new Int16Array(1920);
+    for (let i = 0; i < 960; i++) {
+      const t = (f * 960 + i) / 48000;
+      const v = Math.round(8000 * (0.6 + 0.4 * Math.sin(2 * Math.PI * 3 * t)) * (Math.sin(2 * Math.PI * 180 * t) + 0.4 * Math.sin(2 * Math.PI * 900 * t)));
+      pcm[2 * i] = v;
+      pcm[2 * i + 1] = v;
+    }
+    opus.push(enc.encode(Buffer.from(pcm.buffer)));
+  }
+  const datagrams: Buffer[][] = [];
+  const ssrcs: number[] = [];
+  for (let s = 0; s < speakers; s++) {
+    const ssrc = 1000 + s;
+    ssrcs.push(ssrc);
+    datagrams.push(
+      opus.map((o, f) => {
+        const { clear, extensionBody } = buildRtpHeader({ sequence: (s * 7919 + f) & 0xffff, timestamp: (f * 960) >>> 0, ssrc, extension: [audioLevelElement(30, true)] });
+        const plain = new Uint8Array(extensionBody.byteLength + o.byteLength);
+        plain.set(extensionBody);
+        plain.set(o, extensionBody.byteLength);
+        return Buffer.from(encryptRtpSize(MODE, KEY, clear, plain, f + 1));
+      }),
+    );
+  }
+  return { datagrams, ssrcs };
+}
+
+function pinToOneCore(ctx: BenchContext): void {
+  try {
+    execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
+    ctx.log('receive: pinned to core 0 with taskset');
+  } catch {
+    ctx.log('receive: taskset not available; not pinned');
+  }
+}
+
+/** Our path. `pcm` false = relay branch only. Returns µs per packet. */
+function runOurs(p: Prepared, pcm: boolean): number {
+  let relayed = 0;
+  let bytesOut = 0;
+  const users = new Map(p.ssrcs.map((s) => [s, `user${s}`]));
+  let nowNs = 0n;
+  const publisher = new PcmPublisher(
+    'bench',
+    (payload, pcmData) => {
+      const env = makeEnvelope('voice.audio.pcm', payload, { src: 'discord-voice-access', provider: 'discord', tenant: 'bench' });
+      bytesOut += encodeFrame(env, [pcmData]).byteLength;
+    },
+    () => 0,
+    () => undefined,
+    { capacity: 10_000 },
+  );
+  const session = new ReceiveSession((s) => users.get(s), (f) => publisher.push(f), { pcm, speaker: { jitter: { playoutDelayMs: PLAYOUT_MS } } });
+  session.addRelay({ relay: (r) => (relayed += r.opus.byteLength > 0 ? 1 : 0) });
+  const handler = new DatagramHandler(session, (s) => users.get(s));
+  handler.setKeys({ mode: MODE, key: KEY });
+  const frames = p.datagrams[0]!.length;
+  const t0 = process.hrtime.bigint();
+  for (let f = 0; f < frames; f++) {
+    nowNs += 20_000_000n;
+    for (const d of p.datagrams) handler.handle(d[f]!, nowNs);
+    if (pcm) {
+      session.tick(nowNs);
+      publisher.drain();
+    }
+  }
+  const elapsed = Number(process.hrtime.bigint() - t0) / 1000;
+  session.close();
+  if (relayed !== frames * p.datagrams.length) throw new Error(`relay saw ${relayed} packets`);
+  if (pcm && bytesOut === 0) throw new Error('nothing published');
+  return elapsed / (frames * p.datagrams.length);
+}
+
+/**
+ * @discordjs/voice's receiver: decrypt into an AudioReceiveStream per user; `decode` adds an Opus
+ * decode per packet. Timed until every packet has come out of its stream (streams deliver later).
+ */
+async function runLibrary(p: Prepared, decode: boolean): Promise<number> {
+  const receiver = new VoiceReceiver({ state: { status: 'connecting' } } as unknown as VoiceConnection);
+  (receiver as unknown as { connectionData: object }).connectionData = { encryptionMode: MODE, secretKey: KEY, nonceBuffer: Buffer.alloc(12) };
+  let packets = 0;
+  const decoders = new Map<number, InstanceType<typeof RefOpus>>();
+  for (const ssrc of p.ssrcs) {
+    receiver.ssrcMap.update({ userId: `user${ssrc}`, audioSSRC: ssrc });
+    const dec = new RefOpus(48000, 2);
+    decoders.set(ssrc, dec);
+    const stream = receiver.subscribe(`user${ssrc}`, { end: { behavior: 0 } } as never);
+    stream.on('data', (chunk: Buffer) => {
+      packets++;
+      if (decode) dec.decode(chunk);
+    });
+  }
+  const onUdp = (receiver as unknown as { onUdpMessage(b: Buffer): void }).onUdpMessage.bind(receiver);
+  const frames = p.datagrams[0]!.length;
+  const t0 = process.hrtime.bigint();
+  const total = frames * p.datagrams.length;
+  for (let f = 0; f < frames; f++) {
+    for (const d of p.datagrams) onUdp(d[f]!);
+    if (f % 50 === 49) await new Promise((r) => setImmediate(r)); // let the streams flow, as the event loop would
+  }
+  while (packets < total) await new Promise((r) => setImmediate(r));
+  const elapsed = Number(process.hrtime.bigint() - t0) / 1000;
+  for (const s of receiver.subscriptions.values()) s.destroy();
+  return elapsed / total;
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Real UDP on loopback, real timers: arrival → relay and arrival → PCM publish (minus the playout delay). */
+async function runLatency(p: Prepared, seconds: number): Promise<{ relay: number[]; pcm: number[]; libRelay: number[] }> {
+  const relay: number[] = [];
+  const pcm: number[] = [];
+  const users = new Map(p.ssrcs.map((s) => [s, `user${s}`]));
+  const arrivals = new Map<string, bigint>();
+  const publisher = new PcmPublisher('bench', (payload) => {
+    const a = arrivals.get(`${payload.rtp.ssrc}:${payload.rtp.seq}`);
+    if (a !== undefined && !payload.rtp.concealed) pcm.push(Number(process.hrtime.bigint() - a) / 1e6 - PLAYOUT_MS);
+  }, () => 0, () => undefined);
+  const session = new ReceiveSession((s) => users.get(s), (f) => publisher.push(f), { speaker: { jitter: { playoutDelayMs: PLAYOUT_MS } } });
+  session.addRelay({ relay: (r) => {
+    relay.push(Number(process.hrtime.bigint() - r.arrivalNs) / 1e6);
+    arrivals.set(`${r.ssrc}:${r.seq}`, r.arrivalNs);
+  } });
+  const handler = new DatagramHandler(session, (s) => users.get(s));
+  handler.setKeys({ mode: MODE, key: KEY });
+  const rx = createSocket('udp4');
+  const tx = createSocket('udp4');
+  rx.on('message', (m) => handler.handle(m, process.hrtime.bigint()));
+  await new Promise<void>((r) => rx.bind(0, '127.0.0.1', () => r()));
+  const port = rx.address().port;
+  const tick = setInterval(() => {
+    session.tick(process.hrtime.bigint());
+    publisher.drain();
+  }, 5);
+  // library baseline on the same datagrams: arrival → data event of its receive stream
+  const libRelay: number[] = [];
+  const receiver = new VoiceReceiver({ state: { status: 'connecting' } } as unknown as VoiceConnection);
+  (receiver as unknown as { connectionData: object }).connectionData = { encryptionMode: MODE, secretKey: KEY, nonceBuffer: Buffer.alloc(12) };
+  let libArrival = 0n;
+  for (const ssrc of p.ssrcs) {
+    receiver.ssrcMap.update({ userId: `user${ssrc}`, audioSSRC: ssrc });
+    receiver.subscribe(`user${ssrc}`, { end: { behavior: 0 } } as never).on('data', () => libRelay.push(Number(process.hrtime.bigint() - libArrival) / 1e6));
+  }
+  const libRx = createSocket('udp4');
+  libRx.on('message', (m) => {
+    libArrival = process.hrtime.bigint();
+    (receiver as unknown as { onUdpMessage(b: Buffer): void }).onUdpMessage(m);
+  });
+  await new Promise<void>((r) => libRx.bind(0, '127.0.0.1', () => r()));
+  const libPort = libRx.address().port;
+  const frames = Math.min(p.datagrams[0]!.length, Math.round(seconds * 50));
+  const start = performance.now();
+  for (let f = 0; f < frames; f++) {
+    const due = start + f * 20;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    for (const d of p.datagrams) {
+      tx.send(d[f]!, port, '127.0.0.1');
+      tx.send(d[f]!, libPort, '127.0.0.1');
+    }
+  }
+  await new Promise((r) => setTimeout(r, PLAYOUT_MS + 200));
+  clearInterval(tick);
+  rx.close();
+  libRx.close();
+  tx.close();
+  session.close();
+  for (const s of receiver.subscriptions.values()) s.destroy();
+  return { relay: relay.sort((a, b) => a - b), pcm: pcm.sort((a, b) => a - b), libRelay: libRelay.sort((a, b) => a - b) };
+}
+
+const suite: BenchSuite = {
+  name: 'receive',
+  description: 'bridge receive path: decrypt + relay hand-off, full PCM path, arrival latency; @discordjs/voice receive as baseline',
+  async run(ctx: BenchContext): Promise<BenchRow[]> {
+    pinToOneCore(ctx);
+    const speakers = ctx.quick ? 4 : 16;
+    const frames = ctx.quick ? 250 : 1500;
+    ctx.log(`receive: encoding ${frames} frames for ${speakers} speakers (not measured)`);
+    const p = prepare(speakers, frames);
+    runOurs(p, false); // warm-up
+    await runLibrary(p, false);
+    const relayUs = Math.min(runOurs(p, false), runOurs(p, false));
+    const libUs = Math.min(await runLibrary(p, false), await runLibrary(p, false));
+    runOurs(p, true);
+    const fullUs = Math.min(runOurs(p, true), runOurs(p, true));
+    const libFullUs = Math.min(await runLibrary(p, true), await runLibrary(p, true));
+    const perCore = (us: number) => Math.floor(1e6 / (us * 50));
+    ctx.log('receive: latency over loopback UDP');
+    const lat = await runLatency(prepare(2, 250), ctx.quick ? 2 : 5);
+    return [
+      { suite: 'receive', name: 'relay decrypt+hand-off', unit: 'µs/packet', value: round(relayUs), baseline: { name: '@discordjs/voice receive stream', value: round(libUs) } },
+      { suite: 'receive', name: 'relay speakers per core @50 pkt/s', unit: 'speakers', value: perCore(relayUs), baseline: { name: '@discordjs/voice receive stream', value: perCore(libUs) } },
+      { suite: 'receive', name: 'full decrypt+jitter+decode+publish', unit: 'µs/packet', value: round(fullUs), baseline: { name: '@discordjs/voice receive + @discordjs/opus decode', value: round(libFullUs) } },
+      { suite: 'receive', name: 'full speakers per core @50 pkt/s', unit: 'speakers', value: perCore(fullUs), baseline: { name: '@discordjs/voice receive + @discordjs/opus decode', value: perCore(libFullUs) } },
+      { suite: 'receive', name: 'latency arrival→relay', unit: 'ms', value: round(percentile(lat.relay, 0.5)), p50: round(percentile(lat.relay, 0.5)), p99: round(percentile(lat.relay, 0.99)), baseline: { name: '@discordjs/voice arrival→stream data (p50)', value: round(percentile(lat.libRelay, 0.5)) } },
+      { suite: 'receive', name: 'latency arrival→PCM publish (minus 60 ms playout)', unit: 'ms', value: round(percentile(lat.pcm, 0.5)), p50: round(percentile(lat.pcm, 0.5)), p99: round(percentile(lat.pcm, 0.99)) },
+    ];
+  },
+};
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+export default suite;
