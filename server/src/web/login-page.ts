@@ -11,7 +11,8 @@ const PAGE = `<!doctype html>
 <style>
  body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:52rem;padding:0 1rem;color:#1d2330}
  h1{font-size:1.3rem} code{background:#eef1f6;padding:0 .3em;border-radius:3px}
- table{border-collapse:collapse;width:100%;margin-top:.5rem} td,th{border-bottom:1px solid #dde2ea;padding:.3rem .4rem;text-align:left}
+ table{border-collapse:collapse;width:100%;margin-top:.5rem} td,th{border-bottom:1px solid #dde2ea;padding:.3rem .4rem;text-align:left;vertical-align:top}
+ td:nth-child(n+4){white-space:nowrap}
  .bad{color:#a3241b} .ok{color:#216e39}
 </style></head>
 <body>
