@@ -5,9 +5,15 @@
  *
  * - `throughput`: the publisher keeps at most `window` envelopes ahead of the slowest subscriber;
  *   the result counts deliveries (summed over subscribers) per second after a warm-up.
- * - `latency`: the publisher sends at a fixed `rate` per second; every delivery's latency
- *   (receive time − send time, by the envelope's `corr` sequence number) goes into p50/p99.
+ * - `latency`: the publisher sends at a fixed `rate` per second (paced by a 1 ms timer, so in
+ *   bursts of rate/1000); every delivery's latency goes into p50/p99. Publisher and subscribers share
+ *   this process, so both ends read the same monotonic clock (`performance.now()`): each message is
+ *   stamped just before its `send()`, each delivery when its `message` event runs, matched by the
+ *   envelope's `corr` sequence number. Timestamps live in preallocated typed arrays so the generator
+ *   makes no garbage of its own while measuring; its event-loop delay and GC pauses are reported
+ *   so a tail caused by the generator itself is visible.
  */
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 
 export interface LoadSpec {
@@ -32,6 +38,9 @@ export interface LoadResult {
   p99Ms?: number;
   /** Deliveries that never arrived (latency mode; dropped by a bounded queue). */
   lost: number;
+  /** Latency mode: this process's own event-loop delay p99 and longest GC pause while measuring (ms). */
+  loopDelayP99Ms?: number;
+  gcMaxMs?: number;
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
@@ -65,10 +74,19 @@ function seqOf(data: Buffer): number {
   return n;
 }
 
+/**
+ * Throughput mode reuses a ring of prebuilt messages so the generator spends its core on sockets,
+ * not on building frames (the servers see the same bytes either way).
+ */
+const RING = spec.mode === 'throughput' ? Array.from({ length: 1024 }, (_, i) => message(i)) : [];
+const next = (seq: number): string | Buffer => (spec.mode === 'throughput' ? RING[seq & 1023]! : message(seq));
+
 function open(): Promise<WebSocket> {
   const url = new URL(spec.url);
   if (spec.token) url.searchParams.set('token', spec.token);
-  const ws = new WebSocket(url);
+  // An all-zero mask lets the client skip masking its payloads (RFC 6455 allows any mask value);
+  // it saves the generator a copy per frame and costs the servers the same as a random mask.
+  const ws = new WebSocket(url, { generateMask: (mask) => mask.fill(0) });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
@@ -88,21 +106,29 @@ for (const s of subs) await subscribe(s);
 pub.on('message', (data: Buffer) => process.stderr.write(`bench load: publisher got ${data.toString().slice(0, 300)}\n`));
 
 const received = new Array<number>(subs.length).fill(0);
-const sentAt: number[] = [];
-const latencies: number[] = [];
+const rate = spec.rate ?? 5000;
+/** Latency mode: send time of each sequence number, and one latency per measured delivery. */
+const capacity = spec.mode === 'latency' ? Math.ceil((rate * (spec.warmupMs + spec.durationMs)) / 1000) + rate : 0;
+const sentAt = new Float64Array(capacity);
+const latencies = new Float64Array(capacity * subs.length);
+let measured = 0;
 let measuring = false;
-/** Latency mode: the sequence numbers whose deliveries are measured, [measureFrom, measureTo). */
-let measureFrom = Number.POSITIVE_INFINITY;
+/**
+ * Latency mode: the sequence numbers whose deliveries are measured, [measureFrom, measureTo). The
+ * warm-up records too (then starts over), so measuring runs the code the warm-up already optimised.
+ */
+let measureFrom = 0;
 let measureTo = Number.POSITIVE_INFINITY;
 let wake: (() => void) | undefined;
 // Never wait forever for a delivery that a bounded queue dropped.
 const nudge = setInterval(() => wake?.(), 100);
 subs.forEach((s, i) => {
   s.on('message', (data: Buffer) => {
+    const now = performance.now();
     received[i]!++;
     if (spec.mode === 'latency') {
       const seq = seqOf(data);
-      if (seq >= measureFrom && seq < measureTo) latencies.push(performance.now() - sentAt[seq]!);
+      if (seq >= measureFrom && seq < measureTo) latencies[measured++] = now - sentAt[seq]!;
     }
     if (wake) {
       const w = wake;
@@ -124,7 +150,7 @@ if (spec.mode === 'throughput') {
   let r0 = 0;
   let s0 = 0;
   while (performance.now() < end) {
-    while (sent - minReceived() < window) pub.send(message(sent++));
+    while (sent - minReceived() < window) pub.send(next(sent++));
     await new Promise<void>((r) => (wake = r));
     if (!measuring && performance.now() >= end - spec.durationMs) {
       measuring = true;
@@ -137,12 +163,16 @@ if (spec.mode === 'throughput') {
   result.deliveriesPerSec = (totalReceived() - r0) / seconds;
   result.publishedPerSec = (sent - s0) / seconds;
 } else {
-  const rate = spec.rate ?? 5000;
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  let gcMaxMs = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    if (measuring && measureTo === Number.POSITIVE_INFINITY) for (const e of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, e.duration);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const start = performance.now();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      const now = performance.now();
-      const elapsed = now - start;
+      const elapsed = performance.now() - start;
       if (elapsed >= spec.warmupMs + spec.durationMs) {
         clearInterval(timer);
         resolve();
@@ -151,25 +181,31 @@ if (spec.mode === 'throughput') {
       if (!measuring && elapsed >= spec.warmupMs) {
         measuring = true;
         measureFrom = sent;
+        measured = 0;
+        loopDelay.enable();
       }
-      const due = Math.floor((elapsed / 1000) * rate);
+      const due = Math.min(capacity, Math.floor((elapsed / 1000) * rate));
       while (sent < due) {
-        sentAt[sent] = now;
+        sentAt[sent] = performance.now();
         pub.send(message(sent++));
       }
     }, 1);
   });
   measureTo = sent;
+  loopDelay.disable();
   // Let the last deliveries arrive.
   await new Promise((r) => setTimeout(r, 500));
+  gcObserver.disconnect();
   const expected = (measureTo - measureFrom) * subs.length;
-  latencies.sort((a, b) => a - b);
-  const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+  const sorted = latencies.subarray(0, measured).sort();
+  const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
   result.p50Ms = q(0.5);
   result.p99Ms = q(0.99);
-  result.deliveriesPerSec = latencies.length / (spec.durationMs / 1000);
+  result.deliveriesPerSec = measured / (spec.durationMs / 1000);
   result.publishedPerSec = (measureTo - measureFrom) / (spec.durationMs / 1000);
-  result.lost = Math.max(0, expected - latencies.length);
+  result.lost = Math.max(0, expected - measured);
+  result.loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
+  result.gcMaxMs = gcMaxMs;
 }
 
 clearInterval(nudge);

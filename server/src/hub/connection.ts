@@ -6,21 +6,33 @@
  *   disconnected with close code 4008 so it can reconnect and resubscribe.
  * Queues drain from the socket's write callbacks, so one slow subscriber never stalls the others.
  * Within each class order is kept; control drains before media.
+ *
+ * Writes are batched: the first send in a tick corks the TCP socket and a microtask uncorks it, so
+ * every delivery produced while one incoming chunk is processed leaves in one `writev`. A published
+ * message comes already framed (ws-frame.ts, built once for all its subscribers) and is written to
+ * the socket as is; the hub's own replies (acks, errors) go through `ws.send`. Both write to the
+ * socket synchronously, so their order is kept.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Principal } from './auth.ts';
 import type { ConnectionMetrics, HubCounters } from './metrics.ts';
 import type { HubOptions } from './options.ts';
 import { Fifo } from './queue.ts';
+import type { encodeServerFrame } from './ws-frame.ts';
 
 export const CLOSE_SLOW_CONSUMER = 4008;
 
 interface Pending {
   data: Buffer | string;
   binary: boolean;
+  /** `data` as a complete WebSocket frame, when the dispatcher built one. */
+  frame: Buffer | undefined;
 }
 
 const TEXT = { binary: false } as const;
+/** WebSocket.OPEN. */
+const OPEN = 1;
 const BINARY = { binary: true } as const;
 
 export class HubConnection {
@@ -33,17 +45,25 @@ export class HubConnection {
   alive = true;
   #closed = false;
   readonly #ws: WebSocket;
+  /** The socket under `#ws`: corked while a batch of sends is built, written prebuilt frames. Undefined = plain `ws.send`. */
+  readonly #socket: Duplex | undefined;
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket!.uncork();
+  };
   readonly #options: HubOptions;
   readonly #counters: HubCounters;
   readonly #media = new Fifo<Pending>();
   readonly #control = new Fifo<Pending>();
-  readonly #afterSend = (err?: Error): void => {
+  readonly #afterSend = (err?: Error | null): void => {
     if (!err && this.#media.length + this.#control.length > 0) this.#drain();
   };
 
-  constructor(id: number, ws: WebSocket, principal: Principal, options: HubOptions, counters: HubCounters) {
+  constructor(id: number, ws: WebSocket, principal: Principal, options: HubOptions, counters: HubCounters, socket?: Duplex) {
     this.id = id;
     this.#ws = ws;
+    this.#socket = socket;
     this.principal = principal;
     this.#options = options;
     this.#counters = counters;
@@ -57,12 +77,15 @@ export class HubConnection {
     return this.#media.length + this.#control.length;
   }
 
-  /** Hands one message to this subscriber (direct, queued, dropped-oldest, or disconnect). */
-  deliver(data: Buffer | string, binary: boolean, media: boolean): void {
+  /**
+   * Hands one message to this subscriber (direct, queued, dropped-oldest, or disconnect). `frame`,
+   * when given, is `data` already framed by {@link encodeServerFrame}.
+   */
+  deliver(data: Buffer | string, binary: boolean, media: boolean, frame?: Buffer): void {
     if (this.#closed) return;
     const ws = this.#ws;
     if (this.#media.length + this.#control.length === 0 && ws.bufferedAmount < this.#options.socketHighWaterBytes) {
-      this.#send(data, binary);
+      this.#send(data, binary, frame);
       return;
     }
     if (media) {
@@ -71,13 +94,13 @@ export class HubConnection {
         this.dropped++;
         this.#counters.dropped++;
       }
-      this.#media.push({ data, binary });
+      this.#media.push({ data, binary, frame });
     } else {
       if (this.#control.length >= this.#options.controlQueueMax) {
         this.#disconnectSlow();
         return;
       }
-      this.#control.push({ data, binary });
+      this.#control.push({ data, binary, frame });
     }
     const depth = this.#media.length + this.#control.length;
     if (depth > this.#counters.maxQueueDepth) this.#counters.maxQueueDepth = depth;
@@ -133,10 +156,22 @@ export class HubConnection {
     };
   }
 
-  #send(data: Buffer | string, binary: boolean): void {
+  #send(data: Buffer | string, binary: boolean, frame: Buffer | undefined): void {
     this.delivered++;
     this.#counters.delivered++;
-    this.#ws.send(data, binary ? BINARY : TEXT, this.#afterSend);
+    const socket = this.#socket;
+    if (socket === undefined) {
+      this.#ws.send(data, binary ? BINARY : TEXT, this.#afterSend);
+      return;
+    }
+    if (!this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      queueMicrotask(this.#uncork);
+    }
+    if (frame === undefined) this.#ws.send(data, binary ? BINARY : TEXT, this.#afterSend);
+    // Like ws.send on a closing socket: nothing is written after the close frame.
+    else if (this.#ws.readyState === OPEN) socket.write(frame, this.#afterSend);
   }
 
   #drain(): void {
@@ -145,7 +180,7 @@ export class HubConnection {
     while (!this.#closed && ws.readyState === ws.OPEN && ws.bufferedAmount < high) {
       const next = this.#control.shift() ?? this.#media.shift();
       if (!next) return;
-      this.#send(next.data, next.binary);
+      this.#send(next.data, next.binary, next.frame);
     }
   }
 

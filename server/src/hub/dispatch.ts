@@ -6,6 +6,7 @@ import { ingest, type Rejection } from './ingest.ts';
 import type { HubCounters } from './metrics.ts';
 import { isMediaIntent, type HubOptions } from './options.ts';
 import type { SubscriptionIndex } from './router.ts';
+import { encodeServerFrame } from './ws-frame.ts';
 
 export interface HubCore {
   options: HubOptions;
@@ -70,7 +71,9 @@ export function handleMessage(core: HubCore, conn: HubConnection, data: Buffer, 
   const subscribers = core.index.match(env.dst);
   if (subscribers.length === 0) return;
   const media = isMediaIntent(env.intent);
-  for (const s of subscribers) s.deliver(r.data, r.binary, media);
+  // Framed once, written to every subscriber as is.
+  const frame = encodeServerFrame(r.data, r.binary);
+  for (const s of subscribers) s.deliver(r.data, r.binary, media, frame);
 }
 
 function forbidden(message: string, ref: string | undefined): Rejection {

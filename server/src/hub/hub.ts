@@ -11,7 +11,7 @@
  * Close codes: 1001 hub closing, 1009 frame beyond hardMaxFrameBytes, 4008 slow consumer.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono, type Context } from 'hono';
@@ -141,7 +141,11 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
       return {
         onOpen(_event, ctx) {
           const ws = ctx.raw as WebSocket;
-          const conn = new HubConnection(nextId++, ws, principal, opts, counters);
+          // The upgraded request's socket is the one `ws` writes to: the connection corks it to batch
+          // deliveries and writes prebuilt frames to it. Only without extensions (no compression),
+          // which the hub never offers; otherwise every message goes through ws.send.
+          const socket = ws.extensions === '' ? (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket : undefined;
+          const conn = new HubConnection(nextId++, ws, principal, opts, counters, socket ?? undefined);
           connections.add(conn);
           ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
             const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);

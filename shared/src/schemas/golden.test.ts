@@ -124,3 +124,12 @@ describe('invalid payloads are rejected with a path naming the bad field', () =>
     for (const area of ['duck', 'social', 'events', 'rest', 'jobs', 'voice']) expect(byArea.get(area) ?? 0, area).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('duck.transcript.segment bad timestamps', () => {
+  it('a malformed ts_end_ns is a typed schema error naming the field, not a BigInt SyntaxError', () => {
+    const good = JSON.parse(readFileSync(new URL('duck.transcript.segment.in.json', DIR), 'utf8'));
+    const bad = { ...good, payload: { ...good.payload, ts_end_ns: '12x' } };
+    expect(() => parseEnvelope(bad)).toThrow(expect.objectContaining({ code: 'schema', path: 'payload.ts_end_ns' }));
+    expect(() => parseEnvelope(bad)).toThrow(PrometheanError);
+  });
+});

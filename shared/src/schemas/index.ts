@@ -36,3 +36,4 @@ export * from './reply.ts';
 export * from './social.ts';
 export * from './rest.ts';
 export * from './jobs.ts';
+export { compileFastParse, UNSURE, type FastParse } from './fast.ts';

@@ -2,6 +2,9 @@
 import { z } from 'zod';
 import { BigIntString, ForeignId } from './common.ts';
 
+/** Refines run even after a field failed its own check: only compare values that are decimal integers. */
+const DECIMAL = /^[0-9]+$/;
+
 export const TranscriptWord = z.object({
   word: z.string().min(1).max(256),
   /** Offsets from the segment start, in ms. */
@@ -35,7 +38,7 @@ export const TranscriptSegment = z
     final: z.boolean().default(true),
     words: z.array(TranscriptWord).max(5000).optional(),
   })
-  .refine((v) => BigInt(v.ts_end_ns) >= BigInt(v.ts_start_ns), {
+  .refine((v) => !DECIMAL.test(v.ts_end_ns) || !DECIMAL.test(v.ts_start_ns) || BigInt(v.ts_end_ns) >= BigInt(v.ts_start_ns), {
     message: 'ts_end_ns must not be before ts_start_ns',
     path: ['ts_end_ns'],
   });
