@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeEnvelope, type Envelope } from '@promethean/shared';
 import { AgentRuntime, InProcessBus } from '@promethean/shared/node';
 import { VoiceAccessAgent } from './agent.ts';
+import { loadProviderAccess, type AllowCheck } from './credentials.ts';
+import { PROVIDERS_FILE } from './integration/harness.ts';
 import type { VoiceGateway } from './discord/voice-gateway.ts';
 
 /** A gateway for input-validation tests only: reaching it is itself a failure. */
@@ -11,10 +13,12 @@ const unreachableGateway: VoiceGateway = {
   },
 };
 
-function setup() {
+const allowAll: AllowCheck = () => true;
+
+function setup(allows: AllowCheck = allowAll) {
   const bus = new InProcessBus();
   const runtime = new AgentRuntime({ id: 'discord-voice-access', kind: 'access', bus, logLevel: 'silent', provider: 'discord', tenant: 'demo' });
-  const agent = new VoiceAccessAgent(runtime, unreachableGateway, { tenant: 'demo' });
+  const agent = new VoiceAccessAgent(runtime, unreachableGateway, { tenant: 'demo', allows });
   const errors: Envelope[] = [];
   bus.subscribe('promethean.p.discord.t.demo.error', (env) => void errors.push(env));
   agent.start();
@@ -59,5 +63,28 @@ describe('VoiceAccessAgent input handling', () => {
     await settle();
     expect(errors.map((e) => (e.payload as { code: string }).code)).toEqual(['schema', 'bad_frame', 'bad_frame']);
     expect(runtime.state).toBe('RUNNING');
+  });
+
+  it('refuses voice.control.join for a guild the providers.yml allow-list does not admit with forbidden, counts it, and does not join', async () => {
+    const access = await loadProviderAccess(PROVIDERS_FILE, 'discord', 'demo', { DISCORD_BOT_TOKEN: 'unused', DISCORD_GUILD_ID: '1200000000000000001' });
+    const { agent, runtime, errors, send, settle } = setup(access.allows);
+    cleanup = () => (agent.stop(), runtime.stop());
+    send('voice.control.join', { guild_id: '1299999999999999999', channel_id: '1300000000000000001', prefer_opus: true, self_mute: false, self_deaf: false });
+    await settle();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.payload).toMatchObject({ code: 'forbidden', path: 'payload.guild_id' });
+    expect(runtime.counters.joins_forbidden).toBe(1);
+    expect(agent.sessions.size).toBe(0);
+  });
+
+  it('refuses a join to a channel outside an allow-list of channels, naming the channel', async () => {
+    const allows: AllowCheck = (w) => w.guild_id === 'g1' && (w.channel_id === undefined || w.channel_id === 'c1');
+    const { agent, runtime, errors, send, settle } = setup(allows);
+    cleanup = () => (agent.stop(), runtime.stop());
+    send('voice.control.join', { guild_id: 'g1', channel_id: 'c2', prefer_opus: true, self_mute: false, self_deaf: false });
+    await settle();
+    expect(errors.map((e) => e.payload)).toMatchObject([{ code: 'forbidden', path: 'payload.channel_id' }]);
+    expect(runtime.counters.joins_forbidden).toBe(1);
+    expect(agent.sessions.size).toBe(0);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { voicePayloads, PrometheanError, type Envelope, type KnownIntent, type PayloadOf } from '@promethean/shared';
 import type { z } from 'zod';
+import type { AllowCheck } from './credentials.ts';
 import type { VoiceGateway } from './discord/voice-gateway.ts';
 import type { OpusRelay } from './receive/relay.ts';
 import { pcmSamples } from './session/pcm-publisher.ts';
@@ -19,12 +20,16 @@ export interface AgentPort {
   publish<I extends string>(intent: I, payload: I extends KnownIntent ? PayloadOf<I> : unknown, options: { provider: string; tenant: string; attachments?: readonly Uint8Array[] }): unknown;
   readonly state: string;
   setState(next: 'RUNNING' | 'DEGRADED', reason?: string): void;
+  /** Adds to a named counter reported in the agent's health. */
+  count(name: string, by?: number): void;
   readonly options: { bus: { readonly queueDepth?: number } };
 }
 
 export interface VoiceAccessAgentOptions {
   provider: string;
   tenant: string;
+  /** The tenant's allow-list (providers.yml); a join it refuses is answered `forbidden` and counted. */
+  allows: AllowCheck;
   /** `voice.health` period per session, in ms (≤ 1000). */
   healthIntervalMs: number;
   session: Partial<VoiceSessionOptions>;
@@ -42,7 +47,7 @@ export class VoiceAccessAgent {
   private readonly gateway: VoiceGateway;
   private healthTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(runtime: AgentPort, gateway: VoiceGateway, options: Partial<VoiceAccessAgentOptions> & Pick<VoiceAccessAgentOptions, 'tenant'>) {
+  constructor(runtime: AgentPort, gateway: VoiceGateway, options: Partial<VoiceAccessAgentOptions> & Pick<VoiceAccessAgentOptions, 'tenant' | 'allows'>) {
     this.runtime = runtime;
     this.gateway = gateway;
     this.options = { ...defaultVoiceAccessAgentOptions, ...options };
@@ -76,7 +81,13 @@ export class VoiceAccessAgent {
     return n;
   }
 
+  /** Joins (or re-announces) a session; throws `forbidden` for a guild or channel the tenant's allow-list refuses. */
   onJoin(p: PayloadOf<'voice.control.join'>): VoiceSession {
+    if (!this.options.allows({ guild_id: p.guild_id, channel_id: p.channel_id })) {
+      this.runtime.count('joins_forbidden');
+      const field = this.options.allows({ guild_id: p.guild_id }) ? 'channel_id' : 'guild_id';
+      throw new PrometheanError('forbidden', `tenant ${this.options.tenant} may not join guild ${p.guild_id} channel ${p.channel_id}: not in the providers.yml allow-list (${field})`, { path: `payload.${field}` });
+    }
     const sessionId = p.session_id ?? `${p.guild_id}-${p.channel_id}`;
     for (const s of this.sessions.values()) {
       if (s.ids.guildId !== p.guild_id) continue;

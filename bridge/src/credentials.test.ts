@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadBotToken } from './credentials.ts';
+import { loadBotToken, loadProviderAccess } from './credentials.ts';
 import { PROVIDERS_FILE } from './integration/harness.ts';
 
 describe('loadBotToken', () => {
@@ -26,5 +26,14 @@ describe('loadBotToken', () => {
 
   it('refuses a tenant that providers.yml does not have', async () => {
     await expect(loadBotToken(file, 'discord', 'nope', { BRIDGE_TEST_CREDENTIAL: 'x' })).rejects.toThrow(expect.objectContaining({ code: 'bad_config' }));
+  });
+
+  it('exposes the tenant allow-list: DISCORD_GUILD_ID (or its default) is admitted, other guilds are not', async () => {
+    const set = await loadProviderAccess(file, 'discord', 'demo', { BRIDGE_TEST_CREDENTIAL: 'x', DISCORD_GUILD_ID: '1234567890123456789' });
+    expect(set.allows({ guild_id: '1234567890123456789', channel_id: '42' })).toBe(true);
+    expect(set.allows({ guild_id: '1100000000000000001', channel_id: '42' })).toBe(false);
+    const unset = await loadProviderAccess(file, 'discord', 'demo', { BRIDGE_TEST_CREDENTIAL: 'x' });
+    expect(unset.allows({ guild_id: '1100000000000000001', channel_id: '42' })).toBe(true);
+    expect(unset.allows({ guild_id: '1234567890123456789', channel_id: '42' })).toBe(false);
   });
 });

@@ -10,7 +10,7 @@ import { BusClient, PrometheanError } from '@promethean/shared';
 import { AgentRuntime, type AgentBus } from '@promethean/shared/node';
 import { VoiceAccessAgent } from './agent.ts';
 import { parseBridgeEnv, type BridgeConfig } from './config.ts';
-import { loadBotToken } from './credentials.ts';
+import { loadProviderAccess } from './credentials.ts';
 import { DiscordVoiceGateway } from './discord/voice-gateway.ts';
 
 export const AGENT_ID = 'discord-voice-access';
@@ -35,7 +35,7 @@ export function busFromClient(client: BusClient): AgentBus {
 }
 
 export async function startBridge(config: BridgeConfig, bus?: AgentBus, env: Record<string, string | undefined> = {}): Promise<RunningBridge> {
-  const botToken = await loadBotToken(config.PROMETHEAN_PROVIDERS_FILE, config.PROMETHEAN_PROVIDER, config.PROMETHEAN_TENANT, env);
+  const access = await loadProviderAccess(config.PROMETHEAN_PROVIDERS_FILE, config.PROMETHEAN_PROVIDER, config.PROMETHEAN_TENANT, env);
   let busClient: BusClient | undefined;
   if (!bus) {
     const token = (await readFile(config.PROMETHEAN_AGENT_TOKEN_FILE, 'utf8')).trim();
@@ -48,7 +48,7 @@ export async function startBridge(config: BridgeConfig, bus?: AgentBus, env: Rec
     ...(config.DISCORD_API_BASE ? { rest: { api: config.DISCORD_API_BASE } } : {}),
   });
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-  await client.login(botToken);
+  await client.login(access.botToken);
   await ready;
   let agent: VoiceAccessAgent | undefined;
   const runtime = new AgentRuntime({
@@ -64,6 +64,7 @@ export async function startBridge(config: BridgeConfig, bus?: AgentBus, env: Rec
   agent = new VoiceAccessAgent(runtime, new DiscordVoiceGateway(client), {
     provider: config.PROMETHEAN_PROVIDER,
     tenant: config.PROMETHEAN_TENANT,
+    allows: access.allows,
     healthIntervalMs: config.BRIDGE_HEALTH_INTERVAL_MS,
     session: { receive: { speaker: { jitter: { playoutDelayMs: config.BRIDGE_PLAYOUT_DELAY_MS } } } },
   });

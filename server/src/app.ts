@@ -171,7 +171,9 @@ export async function startApp(options: Partial<AppOptions> & Pick<AppOptions, '
           PROMETHEAN_TENANT: tenant.id,
           PROMETHEAN_PROVIDERS_FILE: o.providersFile,
           BRIDGE_LOG_LEVEL: 'warn',
-          ...(standin ? { DISCORD_API_BASE: standin.restApi, NODE_EXTRA_CA_CERTS: standin.certPath } : {}),
+          // providers.yml's allow-list reads DISCORD_GUILD_ID; the stand-in's own guild must be admitted
+          ...(o.env.DISCORD_GUILD_ID ? { DISCORD_GUILD_ID: o.env.DISCORD_GUILD_ID } : {}),
+          ...(standin ? { DISCORD_API_BASE: standin.restApi, NODE_EXTRA_CA_CERTS: standin.certPath, DISCORD_GUILD_ID: standin.guildId } : {}),
         },
         o.log,
         'discord-voice-access',

@@ -65,9 +65,13 @@ interface OpusLib {
 
 let loaded: OpusLib | undefined;
 
-/** Loads libopus once; throws {@link OpusLibraryMissingError} with an install hint when it is absent. */
-export function loadOpus(path: string | undefined = findLibopus()): OpusLib {
+/**
+ * Loads libopus once; throws {@link OpusLibraryMissingError} with an install hint when it is absent.
+ * The search (`ldconfig -p`, a child process) runs only until the library is loaded, not per decoder.
+ */
+export function loadOpus(path?: string): OpusLib {
   if (loaded) return loaded;
+  path ??= findLibopus();
   if (!path) throw new OpusLibraryMissingError(`libopus.so.0 not found (ldconfig -p and common paths): ${INSTALL_HINT}`);
   let lib: ReturnType<typeof koffi.load>;
   try {

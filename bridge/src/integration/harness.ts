@@ -90,7 +90,8 @@ export interface BridgeProcess {
   stop(): Promise<void>;
 }
 
-export function spawnBridge(hub: Hub, standin: { certPath: string; restApi: string }, extraEnv: Record<string, string> = {}): BridgeProcess {
+/** Spawns the bridge; the stand-in's guild is put on the tenant's allow-list through DISCORD_GUILD_ID, as `promethean start` does. */
+export function spawnBridge(hub: Hub, standin: { certPath: string; restApi: string; guildId: string }, extraEnv: Record<string, string> = {}): BridgeProcess {
   const child = spawn(process.execPath, [MAIN], {
     env: {
       ...process.env,
@@ -101,6 +102,7 @@ export function spawnBridge(hub: Hub, standin: { certPath: string; restApi: stri
       DISCORD_BOT_TOKEN: 'standin-fake-token',
       PROMETHEAN_PROVIDERS_FILE: PROVIDERS_FILE,
       DISCORD_API_BASE: standin.restApi,
+      DISCORD_GUILD_ID: standin.guildId,
       BRIDGE_LOG_LEVEL: 'warn',
       ...extraEnv,
     },

@@ -278,4 +278,13 @@ describe.skipIf(!requires('libopus.so.0', opusAvailable(), 'apt-get install libo
     bus.publish('voice.control.join', { guild_id: standin.guildId, channel_id: standin.voiceChannelId, session_id: 'it-2', prefer_opus: true, self_mute: false, self_deaf: false });
     await bus.waitFor(() => bus.states.some((s) => s.session_id === 'it-2' && s.status === 'connected'), 10_000, 'the rejoin after a kick');
   }, 30_000);
+
+  it('answers a join to a guild outside the providers.yml allow-list with forbidden and keeps its session', async () => {
+    const before = bus.states.length;
+    bus.publish('voice.control.join', { guild_id: '1100000000000000001', channel_id: standin.voiceChannelId, session_id: 'it-denied', prefer_opus: true, self_mute: false, self_deaf: false });
+    await bus.waitFor(() => bus.errors.some((e) => e.src === 'discord-voice-access' && (e.payload as { code: string }).code === 'forbidden'), 5000, 'the forbidden error');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bus.states.slice(before).some((s) => s.session_id === 'it-denied')).toBe(false);
+    expect(bus.states.at(-1)).toMatchObject({ session_id: 'it-2', status: 'connected' });
+  }, 15_000);
 });

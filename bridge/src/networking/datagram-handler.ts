@@ -3,7 +3,8 @@
  * RTP check → ssrc → user → transport AEAD (rtpsize) → DAVE (when a session is active). Every failure
  * is counted; nothing thrown here reaches the socket, and one bad packet never ends a speaker's stream.
  */
-import { decryptRtpSize, isEncryptionMode, RTP_PAYLOAD_TYPE_OPUS, type EncryptionMode } from '@promethean/shared/providers/discord';
+import { isEncryptionMode, RtpSizeDecryptor, RTP_PAYLOAD_TYPE_OPUS, type EncryptionMode } from '@promethean/shared/providers/discord';
+import type { DecryptedPacket } from '../receive/receive-session.ts';
 import type { ReceiveSession } from '../receive/receive-session.ts';
 
 export interface TransportKeys {
@@ -31,7 +32,9 @@ export interface DatagramCounters {
 
 export class DatagramHandler {
   readonly counters: DatagramCounters = { datagrams: 0, ignored: 0, malformed: 0, decryptErrors: 0, e2eeErrors: 0, noKeys: 0, unmapped: 0 };
-  private keys: TransportKeys | undefined;
+  private decryptor: RtpSizeDecryptor | undefined;
+  /** Handed to the session on every packet (it reads the fields and keeps none of the object). */
+  private readonly packet: DecryptedPacket = { ssrc: 0, seq: 0, timestamp: 0, opus: new Uint8Array(0) };
   private e2ee: E2eeDecrypt | undefined;
   private readonly session: ReceiveSession;
   private readonly resolveUser: (ssrc: number) => string | undefined;
@@ -44,7 +47,7 @@ export class DatagramHandler {
   /** Keys from the session description (op 4); undefined while (re)connecting. */
   setKeys(keys: { mode: string; key: Uint8Array } | undefined): void {
     if (keys && !isEncryptionMode(keys.mode)) throw new RangeError(`unsupported encryption mode ${keys.mode}`);
-    this.keys = keys as TransportKeys | undefined;
+    this.decryptor = keys ? new RtpSizeDecryptor(keys.mode as EncryptionMode, keys.key) : undefined;
   }
 
   setE2ee(decrypt: E2eeDecrypt | undefined): void {
@@ -71,16 +74,16 @@ export class DatagramHandler {
       this.session.counters.unmapped++;
       return;
     }
-    const keys = this.keys;
-    if (!keys) {
+    const decryptor = this.decryptor;
+    if (!decryptor) {
       this.counters.noKeys++;
       return;
     }
     let seq: number, timestamp: number, payload: Uint8Array;
     try {
-      const d = decryptRtpSize(keys.mode, keys.key, datagram);
-      seq = d.header.sequence;
-      timestamp = d.header.timestamp;
+      const d = decryptor.decrypt(datagram);
+      seq = d.sequence;
+      timestamp = d.timestamp;
       payload = d.payload;
     } catch (error) {
       if ((error as Error).name === 'RtpParseError') this.malformed();
@@ -105,7 +108,12 @@ export class DatagramHandler {
         return;
       }
     }
-    this.session.onPacket({ ssrc, seq, timestamp, opus: payload }, arrivalNs);
+    const p = this.packet;
+    p.ssrc = ssrc;
+    p.seq = seq;
+    p.timestamp = timestamp;
+    p.opus = payload;
+    this.session.onPacket(p, arrivalNs);
   }
 
   private malformed(): void {

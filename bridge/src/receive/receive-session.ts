@@ -39,6 +39,9 @@ export class ReceiveSession {
   private readonly relays = new Set<OpusRelay>();
   private readonly resolveUser: (ssrc: number) => string | undefined;
   private readonly onFrame: (frame: PcmFrame) => void;
+  /** Told when a speaker's next frame falls due after a packet (a {@link PlayoutTimer} wakes on it). */
+  onDue: ((dueNs: bigint) => void) | undefined;
+  private readonly idleNs: bigint;
   private readonly relayPacket: RelayPacket = { ssrc: 0, userId: '', seq: 0, timestamp: 0, arrivalNs: 0n, opus: new Uint8Array(0) };
 
   constructor(
@@ -49,6 +52,7 @@ export class ReceiveSession {
     this.resolveUser = resolveUser;
     this.onFrame = onFrame;
     this.options = { ...defaultReceiveSessionOptions, ...options };
+    this.idleNs = BigInt(this.options.decoderIdleMs) * 1_000_000n;
   }
 
   /** Registers a relay sink; returns a function that removes it. */
@@ -82,7 +86,12 @@ export class ReceiveSession {
       }
     }
     if (!this.options.pcm) return;
-    this.speaker(packet.ssrc, userId).onPacket(packet.seq, packet.timestamp, packet.opus, arrivalNs);
+    const s = this.speaker(packet.ssrc, userId);
+    s.onPacket(packet.seq, packet.timestamp, packet.opus, arrivalNs);
+    if (this.onDue) {
+      const due = s.buffer.nextDueNs();
+      if (due !== undefined) this.onDue(due);
+    }
   }
 
   /** A packet that failed to decrypt: counted on its speaker (when known), the stream goes on. */
@@ -97,13 +106,17 @@ export class ReceiveSession {
     this.counters.malformed++;
   }
 
-  /** Drains every speaker's jitter buffer up to `nowNs`. */
-  tick(nowNs: bigint): void {
-    const idleNs = BigInt(this.options.decoderIdleMs) * 1_000_000n;
+  /** Drains every speaker's jitter buffer up to `nowNs`; returns when the next frame falls due (undefined: none buffered). */
+  tick(nowNs: bigint): bigint | undefined {
+    let next: bigint | undefined;
     for (const s of this.speakers.values()) {
       s.pull(nowNs, this.onFrame);
-      if (!s.buffer.speaking && nowNs - s.stats.lastArrival > idleNs) s.releaseDecoder();
+      const due = s.buffer.nextDueNs();
+      if (due !== undefined) {
+        if (next === undefined || due < next) next = due;
+      } else if (nowNs - s.stats.lastArrival > this.idleNs) s.releaseDecoder();
     }
+    return next;
   }
 
   /** A user left (op 13) or the ssrc was reassigned: its stream ends. */

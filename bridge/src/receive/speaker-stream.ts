@@ -66,7 +66,7 @@ export class SpeakerStream {
     const verdict = this.stats.onPacket(seq, timestamp, arrivalNs);
     if (verdict.restarted) this.buffer.clear();
     // The relay branch may reuse the datagram's memory: keep a copy for the buffer.
-    this.buffer.push({ extSeq: verdict.extSeq, seq, timestamp, arrivalNs, opus: opus.slice() });
+    this.buffer.push({ extSeq: verdict.extSeq, seq, timestamp, arrivalNs, opus: new Uint8Array(opus) });
   }
 
   /** Decodes every frame due by `nowNs` and hands each 20 ms mono frame to `emit`. */
@@ -125,19 +125,30 @@ export class SpeakerStream {
         return;
       }
     }
-    const mono = this.options.decodeChannels === 2 ? downmixStereo(pcm, this.mono.subarray(0, pcm.length >> 1)) : pcm;
+    const samples = this.options.decodeChannels === 2 ? pcm.length >> 1 : pcm.length;
+    if (samples === OPUS_FRAME_SAMPLES) {
+      // the usual 20 ms packet: downmix (or copy) straight into the frame's own buffer
+      this.emitFrame(f, 0, this.options.decodeChannels === 2 ? downmixStereo(pcm, new Int16Array(OPUS_FRAME_SAMPLES)) : pcm.slice(), concealed, emit);
+      return;
+    }
+    const mono = this.options.decodeChannels === 2 ? downmixStereo(pcm, this.mono.subarray(0, samples)) : pcm;
     // Split packets longer than 20 ms into 960-sample frames on the same clock.
     for (let at = 0, k = 0; at + OPUS_FRAME_SAMPLES <= mono.length; at += OPUS_FRAME_SAMPLES, k++) {
-      this.framesOut++;
-      emit({
-        ssrc: this.ssrc,
-        userId: this.userId,
-        seq: f.seq,
-        timestamp: (f.timestamp + k * OPUS_FRAME_SAMPLES) >>> 0,
-        tsMonotonicNs: f.captureNs + BigInt(k) * 20_000_000n,
-        pcm: mono.slice(at, at + OPUS_FRAME_SAMPLES),
-        ...(concealed ? { concealed } : {}),
-      });
+      this.emitFrame(f, k, mono.slice(at, at + OPUS_FRAME_SAMPLES), concealed, emit);
     }
+  }
+
+  private emitFrame(f: PlayoutFrame, k: number, pcm: Int16Array, concealed: 'plc' | 'fec' | undefined, emit: (frame: PcmFrame) => void): void {
+    this.framesOut++;
+    const frame: PcmFrame = {
+      ssrc: this.ssrc,
+      userId: this.userId,
+      seq: f.seq,
+      timestamp: (f.timestamp + k * OPUS_FRAME_SAMPLES) >>> 0,
+      tsMonotonicNs: k === 0 ? f.captureNs : f.captureNs + BigInt(k) * 20_000_000n,
+      pcm,
+    };
+    if (concealed) frame.concealed = concealed;
+    emit(frame);
   }
 }

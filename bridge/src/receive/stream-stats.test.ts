@@ -28,6 +28,7 @@ describe('StreamStats', () => {
     for (let i = 0; i < 100; i++) if (!dropped.has(i)) s.onPacket(i, i * 960, BigInt(i) * 20n * MS);
     const snap = s.snapshot();
     expect(snap.lost).toBe(5);
+    expect(s.lost).toBe(5);
     expect(snap.lossPct).toBeCloseTo(5, 6);
   });
 
@@ -48,6 +49,7 @@ describe('StreamStats', () => {
       s.onPacket(i, i * 960, arrival);
     }
     expect(s.snapshot().jitterMs).toBeCloseTo(10, 3);
+    expect(s.jitterMs).toBe(s.snapshot().jitterMs);
   });
 
   it('estimates +100 ppm when the sender clock runs 100 ppm fast', () => {

@@ -142,6 +142,17 @@ export class StreamStats {
     };
   }
 
+  /** Packets lost so far (expected − received, never negative); what snapshot() reports, without the skew fit. */
+  get lost(): number {
+    const expected = this.priorExpected + (this.started ? this.maxExt - this.baseExt + 1 : 0);
+    return Math.max(0, expected - this.priorReceived - this.received);
+  }
+
+  /** RFC 3550 interarrival jitter in ms; what snapshot() reports. */
+  get jitterMs(): number {
+    return (this.jitter / this.options.clockRate) * 1000;
+  }
+
   /** Time of the last packet, for idle detection. */
   get lastArrival(): bigint {
     return this.lastArrivalNs;

@@ -62,19 +62,19 @@ export class PcmPublisher {
     while (this.queue.length > 0 && this.backlog() < this.options.busHighWater) {
       const f = this.queue.shift()!;
       const extra = this.rtpExtra(f.ssrc);
+      const rtp: PayloadOf<'voice.audio.pcm'>['rtp'] = { ssrc: f.ssrc, seq: f.seq, timestamp: f.timestamp };
+      if (extra) {
+        rtp.lost = extra.lost;
+        rtp.jitter = extra.jitter;
+      }
+      if (f.concealed) rtp.concealed = f.concealed;
       this.send(
         {
           session_id: this.sessionId,
           user_id: f.userId,
           ts_monotonic_ns: f.tsMonotonicNs.toString(),
-          format: { ...BUS_PCM_FORMAT },
-          rtp: {
-            ssrc: f.ssrc,
-            seq: f.seq,
-            timestamp: f.timestamp,
-            ...(extra ? { lost: extra.lost, jitter: extra.jitter } : {}),
-            ...(f.concealed ? { concealed: f.concealed } : {}),
-          },
+          format: { rate_hz: BUS_PCM_FORMAT.rate_hz, channels: BUS_PCM_FORMAT.channels, codec: BUS_PCM_FORMAT.codec },
+          rtp,
           attachment: 0,
         },
         pcmBytes(f.pcm),

@@ -11,6 +11,7 @@ import { OpusSender, type OpusSenderOptions } from '../audio/opus-sender.ts';
 import { DatagramHandler } from '../networking/datagram-handler.ts';
 import { VoiceConnectionTap } from '../networking/voice-connection-tap.ts';
 import { hrtimeClock, type MonotonicClock } from '../receive/clock.ts';
+import { PlayoutTimer, type PlayoutTimerOptions } from '../receive/playout-timer.ts';
 import { ReceiveSession, type ReceiveSessionOptions } from '../receive/receive-session.ts';
 import type { OpusRelay } from '../receive/relay.ts';
 import { PcmPublisher, type PcmPublisherOptions, type PcmSend } from './pcm-publisher.ts';
@@ -18,15 +19,15 @@ import { PcmPublisher, type PcmPublisherOptions, type PcmSend } from './pcm-publ
 export type ConnectionStatus = PayloadOf<'voice.state.connected'>['status'];
 
 export interface VoiceSessionOptions {
-  /** How often jitter buffers are drained, in ms. */
-  tickMs: number;
+  /** Jitter buffers are drained when their next frame falls due; this is the backstop while none is. */
+  playout: Partial<PlayoutTimerOptions>;
   receive: Partial<ReceiveSessionOptions>;
   publisher: Partial<PcmPublisherOptions>;
   sender: Partial<OpusSenderOptions>;
   clock: MonotonicClock;
 }
 
-export const defaultVoiceSessionOptions: VoiceSessionOptions = { tickMs: 5, receive: {}, publisher: {}, sender: {}, clock: hrtimeClock };
+export const defaultVoiceSessionOptions: VoiceSessionOptions = { playout: {}, receive: {}, publisher: {}, sender: {}, clock: hrtimeClock };
 
 export interface VoiceSessionIds {
   sessionId: string;
@@ -50,9 +51,10 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   readonly publisher: PcmPublisher;
   status: ConnectionStatus = 'reconnecting';
   readonly faults: string[] = [];
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly playout: PlayoutTimer;
   private lastDropped = 0;
   private lastDecryptErrors = 0;
+  private lastOverflowed = 0;
   private closed = false;
 
   constructor(ids: VoiceSessionIds, connection: VoiceConnection, send: PcmSend, backlog: () => number, options: Partial<VoiceSessionOptions> = {}) {
@@ -70,20 +72,20 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.tap.on('ssrcRemoved', (ssrc) => this.receive.removeSsrc(ssrc));
     connection.on('stateChange', this.onConnectionState);
     this.onConnectionState(connection.state, connection.state);
-    // Timers run before I/O in each event-loop turn: drain in the check phase, after pending datagrams
-    // were read, so a stalled loop does not conceal packets that are already waiting in the socket.
-    this.timer = setInterval(() => setImmediate(() => this.tick()), this.options.tickMs);
+    this.playout = new PlayoutTimer(this.options.clock, () => this.tick(), this.options.playout);
+    this.receive.onDue = (dueNs) => this.playout.wake(dueNs);
   }
 
   addRelay(relay: OpusRelay): () => void {
     return this.receive.addRelay(relay);
   }
 
-  /** Drains jitter buffers into the publisher and the publisher into the bus. */
-  tick(): void {
-    if (this.closed) return;
-    this.receive.tick(this.options.clock.now());
+  /** Drains jitter buffers into the publisher and the publisher into the bus; returns when the next frame falls due. */
+  tick(): bigint | undefined {
+    if (this.closed) return undefined;
+    const next = this.receive.tick(this.options.clock.now());
     this.publisher.drain();
+    return next;
   }
 
   statePayload(): PayloadOf<'voice.state.connected'> {
@@ -109,6 +111,10 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     const faults: string[] = [...this.faults];
     if (dropped > this.lastDropped) faults.push(`bus lagging: dropped ${dropped - this.lastDropped} PCM frames`);
     if (decryptErrors > this.lastDecryptErrors) faults.push(`${decryptErrors - this.lastDecryptErrors} packets failed to decrypt`);
+    let overflowed = 0;
+    for (const s of this.receive.speakers.values()) overflowed += s.buffer.counters.overflowed;
+    if (overflowed > this.lastOverflowed) faults.push(`jitter buffers overflowed: ${overflowed - this.lastOverflowed} packets skipped`);
+    this.lastOverflowed = overflowed;
     if (this.status !== 'connected') faults.push(`connection ${this.status}`);
     this.lastDropped = dropped;
     this.lastDecryptErrors = decryptErrors;
@@ -155,8 +161,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.playout.close();
+    this.receive.onDue = undefined;
     this.connection.off('stateChange', this.onConnectionState);
     this.sender.close();
     this.tap.close();
@@ -173,8 +179,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   private rtpExtra(ssrc: number): { lost: number; jitter: number } | undefined {
     const s = this.receive.speakers.get(ssrc);
     if (!s) return undefined;
-    const snap = s.stats.snapshot();
-    return { lost: snap.lost, jitter: snap.jitterMs };
+    return { lost: s.stats.lost, jitter: s.stats.jitterMs };
   }
 
   private onCloseCode(code: number): void {

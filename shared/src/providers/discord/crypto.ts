@@ -5,11 +5,11 @@
  * u32 BE nonce counter. The AEAD nonce is that counter followed by zeros: 12 bytes for AES-256-GCM,
  * 24 for XChaCha20-Poly1305. Node only (AES-GCM through node:crypto).
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { PrometheanError } from '../../errors.ts';
 import type { EncryptionMode } from './opcodes.ts';
-import { parseRtpHeader } from './rtp.ts';
+import { parseRtpHeader, RtpParseError } from './rtp.ts';
 import type { RtpHeader } from './rtp.ts';
 
 export const AUTH_TAG_LENGTH = 16;
@@ -78,44 +78,111 @@ export interface DecryptedRtp {
   payload: Uint8Array;
 }
 
-/** Decrypts one packet; throws RtpParseError or {@link VoiceCryptoError}. */
+/** Decrypts one packet; throws RtpParseError or {@link VoiceCryptoError}. For many packets under one key use {@link RtpSizeDecryptor}. */
 export function decryptRtpSize(mode: EncryptionMode, key: Uint8Array, packet: Uint8Array): DecryptedRtp {
   checkKey(key);
   const header = parseRtpHeader(packet);
-  const minimum = header.clearLength + AUTH_TAG_LENGTH + NONCE_SUFFIX_LENGTH;
-  if (packet.byteLength < minimum) {
-    throw new VoiceCryptoError(`encrypted RTP of ${packet.byteLength} bytes is shorter than ${minimum}`);
+  const d = new RtpSizeDecryptor(mode, key).decrypt(packet);
+  return { header, counter: d.counter, extensionBody: d.extensionBody, payload: d.payload };
+}
+
+/** What {@link RtpSizeDecryptor.decrypt} returns: one object, overwritten by the next call. */
+export interface RtpSizeView {
+  sequence: number;
+  timestamp: number;
+  ssrc: number;
+  /** The nonce counter the sender used. */
+  counter: number;
+  /** The decrypted extension body (empty when X is clear); a view on `payload`'s memory. */
+  extensionBody: Uint8Array;
+  /** The payload (Opus, or a DAVE frame) with extension body and RTP padding removed; fresh memory per packet. */
+  payload: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Decrypts many packets under one session key. node:crypto cannot re-key or re-IV a decipher, so each
+ * packet still gets its own; what is kept is everything around it: the key as a KeyObject (a raw key
+ * costs node:crypto a slow type probe on every call), the nonce buffer, and the result object.
+ */
+export class RtpSizeDecryptor {
+  readonly mode: EncryptionMode;
+  readonly #aesKey: KeyObject | undefined;
+  readonly #rawKey: Uint8Array;
+  readonly #nonce: Buffer;
+  readonly #view: RtpSizeView = { sequence: 0, timestamp: 0, ssrc: 0, counter: 0, extensionBody: EMPTY, payload: EMPTY };
+
+  constructor(mode: EncryptionMode, key: Uint8Array) {
+    checkKey(key);
+    this.mode = mode;
+    this.#rawKey = new Uint8Array(key);
+    this.#aesKey = mode === 'aead_aes256_gcm_rtpsize' ? createSecretKey(this.#rawKey) : undefined;
+    this.#nonce = Buffer.alloc(mode === 'aead_aes256_gcm_rtpsize' ? 12 : 24);
   }
-  const counter = new DataView(packet.buffer, packet.byteOffset, packet.byteLength).getUint32(
-    packet.byteLength - NONCE_SUFFIX_LENGTH,
-    false,
-  );
-  const aad = packet.subarray(0, header.clearLength);
-  const sealed = packet.subarray(header.clearLength, packet.byteLength - NONCE_SUFFIX_LENGTH);
-  const nonce = aeadNonce(mode, counter);
-  let plain: Uint8Array;
-  try {
-    if (mode === 'aead_aes256_gcm_rtpsize') {
-      const decipher = createDecipheriv('aes-256-gcm', key, nonce);
-      decipher.setAAD(aad);
-      decipher.setAuthTag(sealed.subarray(sealed.byteLength - AUTH_TAG_LENGTH));
-      const a = decipher.update(sealed.subarray(0, sealed.byteLength - AUTH_TAG_LENGTH));
-      const b = decipher.final();
-      plain = b.byteLength === 0 ? new Uint8Array(a) : new Uint8Array(Buffer.concat([a, b]));
-    } else {
-      plain = xchacha20poly1305(key, nonce, aad).decrypt(sealed);
+
+  /**
+   * Decrypts one packet; throws RtpParseError or {@link VoiceCryptoError}. The returned object is
+   * reused by the next call (read its fields before decrypting again); `payload` is not.
+   */
+  decrypt(packet: Uint8Array): RtpSizeView {
+    const length = packet.byteLength;
+    if (length < 12) throw new RtpParseError(`RTP packet of ${length} bytes is shorter than 12`);
+    const b0 = packet[0]!;
+    if (b0 >> 6 !== 2) throw new RtpParseError(`RTP version ${b0 >> 6} is not 2`);
+    const extension = (b0 & 0x10) !== 0;
+    let clearLength = 12 + 4 * (b0 & 0x0f);
+    if (length < clearLength + (extension ? 4 : 0)) throw new RtpParseError(`RTP packet of ${length} bytes is shorter than its header`);
+    let extLength = 0;
+    if (extension) {
+      extLength = ((packet[clearLength + 2]! << 8) | packet[clearLength + 3]!) * 4;
+      clearLength += 4;
     }
-  } catch (cause) {
-    throw new VoiceCryptoError(`RTP from ssrc ${header.ssrc} seq ${header.sequence} failed authentication`, { cause });
+    const sequence = (packet[2]! << 8) | packet[3]!;
+    const timestamp = ((packet[4]! << 24) | (packet[5]! << 16) | (packet[6]! << 8) | packet[7]!) >>> 0;
+    const ssrc = ((packet[8]! << 24) | (packet[9]! << 16) | (packet[10]! << 8) | packet[11]!) >>> 0;
+    const minimum = clearLength + AUTH_TAG_LENGTH + NONCE_SUFFIX_LENGTH;
+    if (length < minimum) throw new VoiceCryptoError(`encrypted RTP of ${length} bytes is shorter than ${minimum}`);
+    const c = length - NONCE_SUFFIX_LENGTH;
+    const counter = ((packet[c]! << 24) | (packet[c + 1]! << 16) | (packet[c + 2]! << 8) | packet[c + 3]!) >>> 0;
+    const nonce = this.#nonce;
+    nonce[0] = packet[c]!;
+    nonce[1] = packet[c + 1]!;
+    nonce[2] = packet[c + 2]!;
+    nonce[3] = packet[c + 3]!;
+    const aad = packet.subarray(0, clearLength);
+    let plain: Uint8Array;
+    try {
+      if (this.#aesKey) {
+        const tagAt = c - AUTH_TAG_LENGTH;
+        const decipher = createDecipheriv('aes-256-gcm', this.#aesKey, nonce);
+        decipher.setAAD(aad);
+        decipher.setAuthTag(packet.subarray(tagAt, c));
+        const a = decipher.update(packet.subarray(clearLength, tagAt));
+        const b = decipher.final(); // GCM: always empty; it checks the tag
+        // a plain Uint8Array view (Buffer#slice would share memory where callers expect a copy)
+        plain = b.byteLength === 0 ? new Uint8Array(a.buffer, a.byteOffset, a.byteLength) : new Uint8Array(Buffer.concat([a, b]));
+      } else {
+        plain = xchacha20poly1305(this.#rawKey, nonce, aad).decrypt(packet.subarray(clearLength, c));
+      }
+    } catch (cause) {
+      throw new VoiceCryptoError(`RTP from ssrc ${ssrc} seq ${sequence} failed authentication`, { cause });
+    }
+    if (extLength > plain.byteLength) throw new VoiceCryptoError(`extension body of ${extLength} bytes exceeds the decrypted payload`);
+    let end = plain.byteLength;
+    if ((b0 & 0x20) !== 0 && end > extLength) {
+      const pad = plain[end - 1]!;
+      if (pad > 0 && pad <= end - extLength) end -= pad;
+    }
+    const v = this.#view;
+    v.sequence = sequence;
+    v.timestamp = timestamp;
+    v.ssrc = ssrc;
+    v.counter = counter;
+    v.extensionBody = extLength === 0 ? EMPTY : plain.subarray(0, extLength);
+    v.payload = plain.subarray(extLength, end);
+    return v;
   }
-  const extLength = header.extensionWords * 4;
-  if (extLength > plain.byteLength) throw new VoiceCryptoError(`extension body of ${extLength} bytes exceeds the decrypted payload`);
-  let end = plain.byteLength;
-  if (header.padding && end > extLength) {
-    const pad = plain[end - 1] as number;
-    if (pad > 0 && pad <= end - extLength) end -= pad;
-  }
-  return { header, counter, extensionBody: plain.subarray(0, extLength), payload: plain.subarray(extLength, end) };
 }
 
 /** The sender's nonce counter: starts at 1 and wraps to 0 after 2³²−1, as @discordjs/voice does. */
