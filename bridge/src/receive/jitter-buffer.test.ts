@@ -30,6 +30,19 @@ describe('JitterBuffer', () => {
     expect(rest.map((f) => Number(f.captureNs / MS))).toEqual([20, 40, 60, 80]);
   });
 
+  it('after a 2 s stall of this process, a burst of 300 queued packets is released in order, none dropped or concealed', () => {
+    const jb = new JitterBuffer({ playoutDelayMs: 60 });
+    for (let i = 0; i < 10; i++) jb.push(pkt(i, i * 20));
+    const before = drain(jb, 200);
+    // the event loop stalls: packets 10..309 were sent every 20 ms but are all read at t = 6.2 s
+    for (let i = 10; i < 310; i++) jb.push(pkt(i, 6200));
+    const after = jb.pull(6240n * MS); // frame n is due at 60 + 20n ms: the last (309) at 6240
+    const frames = [...before, ...after];
+    expect(frames.map((f) => f.kind).every((k) => k === 'packet')).toBe(true);
+    expect(frames.map((f) => f.seq)).toEqual(Array.from({ length: 310 }, (_, i) => i));
+    expect(jb.counters).toMatchObject({ overflowed: 0, late: 0, plc: 0, fec: 0 });
+  });
+
   it('puts packets reordered by up to 3 back in sequence order', () => {
     const jb = new JitterBuffer({ playoutDelayMs: 80 });
     const order = [0, 3, 1, 2, 4, 7, 5, 6, 8, 9];

@@ -14,7 +14,11 @@ export interface JitterBufferOptions {
   playoutDelayMs: number;
   /** Most consecutive frames concealed (FEC or PLC) before the speaker is treated as silent. */
   maxConcealFrames: number;
-  /** Most packets held; beyond this the oldest are released early (counted in `overflowed`). */
+  /**
+   * Most packets held; beyond this the oldest are dropped (counted in `overflowed`). Sized for a
+   * multi-second stall of this process: packets queued in the socket meanwhile arrive all at once,
+   * are already due, and are released in order on the next pull instead of being thrown away.
+   */
   capacity: number;
   /** RTP clock rate in Hz. */
   clockRate: number;
@@ -28,7 +32,7 @@ export interface JitterBufferOptions {
 export const defaultJitterBufferOptions: JitterBufferOptions = {
   playoutDelayMs: 60,
   maxConcealFrames: 5,
-  capacity: 64,
+  capacity: 500,
   clockRate: 48000,
   reanchorToleranceMs: 300,
 };
