@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { encodeFrame, makeEnvelope } from '@promethean/shared';
+import { seededRandom } from './support/prng.ts';
 
 const INVALID_TARGET = 100_000;
 const VALID_EVERY = 4; // one valid envelope after every 4 invalid frames
@@ -22,17 +23,7 @@ const WINDOW = 512;
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed1234);
 
 /** mulberry32: a small seeded PRNG so a failure can be replayed with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(SEED);
+const rand = seededRandom(SEED);
 const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 

@@ -29,9 +29,11 @@ describe.skipIf(!requires('libopus.so.0', opusAvailable(), 'apt-get install libo
   let hub: Hub;
   let bridge: BridgeProcess;
   let bus: BusCollector;
+  let dave: ReturnType<typeof createDaveExtension>;
 
   beforeAll(async () => {
-    standin = await startStandin({ speakers: [{ name: 'alice', audio: ALICE }, { name: 'carol', audio: CAROL }], extensions: [createDaveExtension()] });
+    dave = createDaveExtension();
+    standin = await startStandin({ speakers: [{ name: 'alice', audio: ALICE }, { name: 'carol', audio: CAROL }], extensions: [dave] });
     hub = await startHub();
     bus = new BusCollector(hub);
     await bus.start();
@@ -52,7 +54,13 @@ describe.skipIf(!requires('libopus.so.0', opusAvailable(), 'apt-get install libo
   });
 
   it('publishes each DAVE-encrypted speaker’s PCM matching its source (NCC ≥ 0.95)', async () => {
-    await new Promise((r) => setTimeout(r, 1500)); // the MLS group forms and transitions
+    // Wait for the MLS group to hold the bot and both speakers and for its transition to finish.
+    const group = dave.server.group(standin.voiceChannelId);
+    const t0 = performance.now();
+    while (!(group.status === 'stable' && group.groupMembers.length >= 3)) {
+      if (performance.now() - t0 > 20_000) throw new Error(`DAVE group not formed: status ${group.status}, members ${group.groupMembers.join(',')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await Promise.all(standin.speakers.list().map((s) => standin.speakers.play(s.name)));
     await new Promise((r) => setTimeout(r, 1200));
     const byName = Object.fromEntries(standin.speakers.list().map((s) => [s.name, s.userId]));

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { acceptEnvelopeFast, compileFastParse, PAYLOAD_SCHEMAS, parseEnvelope, parseEnvelopeWithZod, PrometheanError } from '@promethean/shared';
+import { seededRandom } from '../../../test/support/prng.ts';
 
 const GOLDEN = new URL('../../../shared/fixtures/golden/', import.meta.url);
 const inputs = readdirSync(GOLDEN)
@@ -15,17 +16,7 @@ const inputs = readdirSync(GOLDEN)
   .map((f) => JSON.parse(readFileSync(new URL(f, GOLDEN), 'utf8')) as Record<string, unknown>);
 
 /** mulberry32: seeded so a failure replays with VALIDATION_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(Number(process.env.VALIDATION_SEED ?? 0x0e57ab1e));
+const rand = seededRandom(Number(process.env.VALIDATION_SEED ?? 0x0e57ab1e));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 const KEYS = ['id', 'ts', 'src', 'dst', 'provider', 'tenant', 'intent', 'payload', 'corr', 'trace', 'auth', 'build_sha', 'models', 'config_rev', 'attachments'];

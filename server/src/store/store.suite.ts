@@ -9,6 +9,7 @@ import type { MessageInput } from './store.ts';
 import { EMBEDDING_DIMENSIONS } from './store.ts';
 import { StoreInputError } from './errors.ts';
 import { loadMigrations } from './migrate.ts';
+import { seededRandom } from '../../../test/support/prng.ts';
 
 export interface StoreSuiteOptions {
   /** What `capabilities.vector` must be; undefined accepts either (and tests vectors where present). */
@@ -33,16 +34,6 @@ export function message(tenant: string, id: string | number, over: Partial<Messa
 }
 
 /** Deterministic pseudo-random numbers (mulberry32) so vector fixtures are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Reference cosine distance over float32-rounded components (pgvector stores float4). */
 function cosineDistance(a: Float32Array, b: Float32Array): number {
@@ -220,7 +211,7 @@ export function runStoreSuite(name: string, create: () => Promise<SqlStore>, opt
         await expect(store.searchMessages({ provider: P, tenant: 'vec' }, v, 3)).rejects.toBeInstanceOf(UnsupportedError);
         return;
       }
-      const rand = rng(7);
+      const rand = seededRandom(7);
       const vectors = Array.from({ length: 30 }, () => Float32Array.from({ length: EMBEDDING_DIMENSIONS }, () => rand() * 2 - 1));
       await store.upsertMessages(vectors.map((_, i) => message('vec', i)));
       await store.upsertMessages([message('vec-other', 0)]);
