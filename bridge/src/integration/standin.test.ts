@@ -102,7 +102,10 @@ describe.skipIf(!requires('libopus.so.0', opusAvailable(), 'apt-get install libo
       expect(got.length, `${name} frames`).toBeGreaterThan(48000);
       const { ncc } = alignedNcc(got, mono48k(SOURCES[name]), -480, 4800);
       results[name] = ncc;
-      expect(ncc, `${name} NCC`).toBeGreaterThanOrEqual(0.95);
+      const mine = bus.pcm.filter((f) => f.userId === ids[name]);
+      const h = bus.health.at(-1)?.speakers.find((x) => x.user_id === ids[name]);
+      const why = `${name} NCC (frames ${mine.length}, concealed ${mine.filter((f) => f.concealed).length}, seq ${mine[0]?.seq}..${mine.at(-1)?.seq}, health ${JSON.stringify(h)})`;
+      expect(ncc, why).toBeGreaterThanOrEqual(0.95);
     }
     // cross-talk: alice's stream does not resemble bob's source or the tone
     expect(alignedNcc(bus.timeline(ids.alice!), mono48k(SOURCES.bob), -480, 4800).ncc).toBeLessThan(0.3);
