@@ -1,6 +1,6 @@
 /** @promethean/bridge — the `discord-voice-access` agent and its parts. */
 export { VoiceAccessAgent, type AgentPort, type VoiceAccessAgentOptions } from './agent.ts';
-export { startBridge, busFromClient, AGENT_ID, type RunningBridge } from './main.ts';
+export { startBridge, AGENT_ID, type RunningBridge } from './main.ts';
 export { parseBridgeEnv, type BridgeConfig } from './config.ts';
 export { DiscordVoiceGateway, type VoiceGateway, type JoinRequest } from './discord/voice-gateway.ts';
 export type { OpusRelay, RelayPacket } from './receive/relay.ts';

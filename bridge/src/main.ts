@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { BusClient, PrometheanError } from '@promethean/shared';
-import { AgentRuntime, type AgentBus } from '@promethean/shared/node';
+import { AgentRuntime, agentBusFrom, type AgentBus } from '@promethean/shared/node';
 import { VoiceAccessAgent } from './agent.ts';
 import { parseBridgeEnv, type BridgeConfig } from './config.ts';
 import { loadProviderAccess } from './credentials.ts';
@@ -23,17 +23,6 @@ export interface RunningBridge {
   close(): Promise<void>;
 }
 
-/** Wraps a BusClient as the runtime's bus, exposing its send queue as queue depth (for backpressure). */
-export function busFromClient(client: BusClient): AgentBus {
-  return {
-    publish: (env, attachments) => client.publish(env, attachments),
-    subscribe: (pattern, handler) => client.subscribe(pattern, handler),
-    get queueDepth() {
-      return client.stats.queued;
-    },
-  };
-}
-
 export async function startBridge(config: BridgeConfig, bus?: AgentBus, env: Record<string, string | undefined> = {}): Promise<RunningBridge> {
   const access = await loadProviderAccess(config.PROMETHEAN_PROVIDERS_FILE, config.PROMETHEAN_PROVIDER, config.PROMETHEAN_TENANT, env);
   let busClient: BusClient | undefined;
@@ -41,7 +30,7 @@ export async function startBridge(config: BridgeConfig, bus?: AgentBus, env: Rec
     const token = (await readFile(config.PROMETHEAN_AGENT_TOKEN_FILE, 'utf8')).trim();
     busClient = new BusClient({ url: config.PROMETHEAN_HUB_URL, token });
     await busClient.connect();
-    bus = busFromClient(busClient);
+    bus = agentBusFrom(busClient);
   }
   const client = new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates],

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { PrometheanError, makeEnvelope, type ProviderRegistry } from '@promethean/shared';
 import { loadProviders } from '@promethean/shared/node';
 import { BusClient } from '@promethean/shared';
-import { AgentRuntime } from '@promethean/shared/node';
+import { AgentRuntime, agentBusFrom } from '@promethean/shared/node';
 import { createDaveExtension, parseStandinFlags, startStandin, type Standin } from '@promethean/standin';
 import { createHub, type Hub } from './hub/index.ts';
 import { MixerWorker } from './workers/mixer/worker.ts';
@@ -140,7 +140,7 @@ export async function startApp(options: Partial<AppOptions> & Pick<AppOptions, '
     const mixerBus = new BusClient({ url: hub.url, token: hub.agentKey });
     clients.push(mixerBus);
     await mixerBus.connect();
-    const mixerRuntime = new AgentRuntime({ id: 'mixer', kind: 'worker', bus: busOf(mixerBus), logLevel: 'warn' });
+    const mixerRuntime = new AgentRuntime({ id: 'mixer', kind: 'worker', bus: agentBusFrom(mixerBus), logLevel: 'warn' });
     workers.push(mixerRuntime);
     new MixerWorker(mixerRuntime).start();
     mixerRuntime.start();
@@ -187,16 +187,6 @@ export async function startApp(options: Partial<AppOptions> & Pick<AppOptions, '
     throw error;
   }
   return app;
-}
-
-function busOf(client: BusClient) {
-  return {
-    publish: (env: Parameters<BusClient['publish']>[0], attachments?: readonly Uint8Array[]) => client.publish(env, attachments),
-    subscribe: (pattern: string, handler: Parameters<BusClient['subscribe']>[1]) => client.subscribe(pattern, handler),
-    get queueDepth() {
-      return client.stats.queued;
-    },
-  };
 }
 
 /** Waits for the voice access agent's first health envelope, then asks it to join the stand-in's channel. */

@@ -10,7 +10,7 @@ import { startStandin, readWavFile, toStereo48k, type Standin, type PcmAudio, ty
 import { requires } from '../../../test/support/requires.ts';
 import { opusAvailable } from '../audio/opus-native.ts';
 import { alignedNcc, createDaveExtension } from '@promethean/standin';
-import { BusCollector, spawnBridge, startHub, type BridgeProcess } from './harness.ts';
+import { BusCollector, joinUntilConnected, spawnBridge, startHub, type BridgeProcess } from './harness.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/audio/', import.meta.url));
 
@@ -38,12 +38,7 @@ describe.skipIf(!requires('libopus.so.0', opusAvailable(), 'apt-get install libo
     bus = new BusCollector(hub);
     await bus.start();
     bridge = spawnBridge(hub, standin);
-    const t0 = performance.now();
-    while (!bus.states.some((s) => s.status === 'connected' && (s.encryption?.dave_protocol_version ?? 0) > 0)) {
-      if (performance.now() - t0 > 40_000 || bridge.child.exitCode !== null) throw new Error(`bridge did not connect with DAVE: ${JSON.stringify(bus.states.at(-1))} ${bridge.output().slice(-3000)}`);
-      bus.publish('voice.control.join', { guild_id: standin.guildId, channel_id: standin.voiceChannelId, session_id: 'dave-1', prefer_opus: true, self_mute: false, self_deaf: false });
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    await joinUntilConnected(bus, bridge, standin, 'dave-1', (s) => s.status === 'connected' && (s.encryption?.dave_protocol_version ?? 0) > 0);
   }, 60_000);
 
   afterAll(async () => {

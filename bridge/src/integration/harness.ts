@@ -124,3 +124,26 @@ export function spawnBridge(hub: Hub, standin: { certPath: string; restApi: stri
     },
   };
 }
+
+/**
+ * Publishes `voice.control.join` once a second until a `voice.state.connected` satisfies `ready`
+ * (the bridge subscribes only once it is up; joins are idempotent). Throws with the bridge's log tail
+ * after `timeoutMs` or when the bridge exits.
+ */
+export async function joinUntilConnected(
+  bus: BusCollector,
+  bridge: BridgeProcess,
+  standin: { guildId: string; voiceChannelId: string },
+  sessionId: string,
+  ready: (state: PayloadOf<'voice.state.connected'>) => boolean = (s) => s.status === 'connected',
+  timeoutMs = 40_000,
+): Promise<void> {
+  const t0 = performance.now();
+  while (!bus.states.some(ready)) {
+    if (performance.now() - t0 > timeoutMs || bridge.child.exitCode !== null) {
+      throw new Error(`bridge did not connect: ${JSON.stringify(bus.states.at(-1))} ${bridge.output().slice(-3000)}`);
+    }
+    bus.publish('voice.control.join', { guild_id: standin.guildId, channel_id: standin.voiceChannelId, session_id: sessionId, prefer_opus: true, self_mute: false, self_deaf: false });
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

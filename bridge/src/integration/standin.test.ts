@@ -11,7 +11,7 @@ import { requires } from '../../../test/support/requires.ts';
 import { opusAvailable } from '../audio/opus-native.ts';
 import { alignedNcc } from '@promethean/standin';
 import { createRequire } from 'node:module';
-import { BusCollector, spawnBridge, startHub, type BridgeProcess } from './harness.ts';
+import { BusCollector, joinUntilConnected, spawnBridge, startHub, type BridgeProcess } from './harness.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/audio/', import.meta.url));
 
@@ -75,13 +75,7 @@ describe.skipIf(!requires('libopus.so.0', opusAvailable(), 'apt-get install libo
     bus = new BusCollector(hub);
     await bus.start();
     bridge = spawnBridge(hub, standin);
-    const joinAt = performance.now();
-    // the bridge subscribes once it is up; repeat the join until it answers (joins are idempotent)
-    while (!bus.states.some((s) => s.status === 'connected')) {
-      if (performance.now() - joinAt > 40_000 || bridge.child.exitCode !== null) throw new Error(`bridge did not connect: ${bridge.output().slice(-3000)}`);
-      bus.publish('voice.control.join', { guild_id: standin.guildId, channel_id: standin.voiceChannelId, session_id: 'it-1', prefer_opus: true, self_mute: false, self_deaf: false });
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    await joinUntilConnected(bus, bridge, standin, 'it-1');
   }, 60_000);
 
   afterAll(async () => {

@@ -1,4 +1,5 @@
 /** The part of a bus client an agent needs; the hub's BusClient satisfies it, and so can NATS. */
+import type { BusClient } from '../../bus/client.ts';
 import type { Envelope } from '../../envelope.ts';
 
 export type BusHandler = (envelope: Envelope, attachments: Uint8Array[]) => void | Promise<void>;
@@ -9,4 +10,15 @@ export interface AgentBus {
   subscribe(pattern: string, handler: BusHandler): () => void;
   /** Frames waiting to be sent (for health's queue depth). */
   readonly queueDepth?: number;
+}
+
+/** The hub's BusClient as an agent's bus; its send queue counts as the agent's queue depth. */
+export function agentBusFrom(client: BusClient): AgentBus {
+  return {
+    publish: (env, attachments) => client.publish(env, attachments),
+    subscribe: (pattern, handler) => client.subscribe(pattern, handler),
+    get queueDepth() {
+      return client.stats.queued;
+    },
+  };
 }
