@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // CI guard: fails when a Discord token name or an import of provider helpers
-// (`shared/src/providers/<provider>/*`) appears outside the access agents.
+// (`shared/src/providers/<provider>/*`) appears outside the access agents, or when runtime code
+// imports the Discord stand-in (it is its own program, started by the supervisor).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -15,6 +16,11 @@ const PROVIDER_IMPORT_ALLOWED = [...ACCESS_AGENT_DIRS, 'shared/src/providers/', 
 
 export const TOKEN_NAME_RE = /\bDISCORD_(?:BOT_)?TOKEN\b|\bDISCORD_[A-Z_]*SECRET\b/;
 export const PROVIDER_IMPORT_RE = /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"][^'"]*(?:@promethean\/shared\/providers\/|\/providers\/)[a-z0-9_-]+[^'"]*['"]/;
+
+/** Runtime code: what runs in production processes. Tests beside it may use the stand-in. */
+const RUNTIME_DIRS = ['shared/src/', 'server/src/', 'bridge/src/', 'web/src/', 'bin/'];
+export const STANDIN_IMPORT_RE = /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"][^'"]*(?:@promethean\/standin|test\/standin\/)[^'"]*['"]/;
+const isTestFile = (file) => /\.test\.[cm]?[jt]sx?$/.test(file) || file.includes('/testdata/') || file.endsWith('.suite.ts');
 
 const CODE_EXT = /\.(?:[cm]?[jt]sx?|json|ya?ml|sh|html|vue|svelte)$/;
 
@@ -55,6 +61,9 @@ export function findViolations(root) {
       if (PROVIDER_IMPORT_RE.test(line) && !PROVIDER_IMPORT_ALLOWED.some((p) => file.startsWith(p))) {
         problems.push(`${file}:${i + 1}: provider helper imported outside the access agents: ${line.trim().slice(0, 120)}`);
       }
+      if (STANDIN_IMPORT_RE.test(line) && RUNTIME_DIRS.some((p) => file.startsWith(p)) && !isTestFile(file)) {
+        problems.push(`${file}:${i + 1}: runtime code imports the Discord stand-in (run it as its own program): ${line.trim().slice(0, 120)}`);
+      }
     });
   }
   return problems;
@@ -64,8 +73,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const root = process.argv[2] ?? join(fileURLToPath(import.meta.url), '..', '..');
   const problems = findViolations(root);
   if (problems.length > 0) {
-    console.error(`ci-guard: ${problems.length} violation(s):\n${problems.join('\n')}\nMove the code into an access agent (bridge/ or server/src/access/) or drop the reference.`);
+    console.error(`ci-guard: ${problems.length} violation(s):\n${problems.join('\n')}\nMove the code into an access agent (bridge/ or server/src/access/), start the stand-in as a program, or drop the reference.`);
     process.exit(1);
   }
-  console.log('ci-guard: no token names or provider helper imports outside the access agents');
+  console.log('ci-guard: no token names or provider helper imports outside the access agents; no runtime import of the stand-in');
 }

@@ -38,4 +38,17 @@ describe('ci-guard', () => {
     });
     expect(findViolations(root)).toEqual([]);
   });
+
+  it('flags runtime code that imports the stand-in, and allows tests beside it', () => {
+    const root = tree({
+      'server/src/app.ts': "import { startStandin } from '@promethean/standin';\n",
+      'bridge/src/main.ts': "const m = await import('../../test/standin/src/standin.ts');\n",
+      'server/src/cli/x.test.ts': "import { startStandin } from '@promethean/standin';\n",
+      'test/e2e/a.test.ts': "import { startStandin } from '@promethean/standin';\n",
+    });
+    const problems: string[] = findViolations(root);
+    expect(problems).toHaveLength(2);
+    expect(problems.join('\n')).toContain('server/src/app.ts:1: runtime code imports the Discord stand-in');
+    expect(problems.join('\n')).toContain('bridge/src/main.ts:1');
+  });
 });

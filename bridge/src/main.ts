@@ -89,6 +89,8 @@ async function main(): Promise<number> {
   await new Promise<void>((done) => {
     process.once('SIGINT', () => done());
     process.once('SIGTERM', () => done());
+    // Started by the supervisor: stop when it goes away (its IPC channel closes).
+    process.once('disconnect', () => done());
   });
   await bridge.close();
   return 0;

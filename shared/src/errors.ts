@@ -19,6 +19,10 @@ export const ERROR_CODES = [
   'invalid_state',
   'unsupported',
   'internal',
+  'unavailable',
+  'timeout',
+  'not_found',
+  'rate_limited',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -9,6 +9,8 @@ export interface Command {
   summary: string;
   /** Full `--help` text. */
   usage: string;
+  /** `--help` goes to `run()` (a command that runs another program, which prints its own usage). */
+  passHelp?: boolean;
   run(argv: string[]): Promise<number>;
 }
 

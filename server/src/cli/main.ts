@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`promethean: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if ((rest.includes('--help') || rest.includes('-h')) && !command.passHelp) {
     console.log(command.usage);
     return 0;
   }

@@ -11,7 +11,7 @@ export const LatencySummary = z.object({
 
 export const HealthPayload = z.object({
   agent_id: z.string().min(1),
-  kind: z.enum(['access', 'worker', 'hub', 'cli']),
+  kind: z.enum(['access', 'worker', 'hub', 'cli', 'supervisor']),
   state: LifecycleState,
   uptime_s: z.number().nonnegative(),
   queue_depth: z.number().int().nonnegative(),

@@ -1,6 +1,11 @@
-/** `promethean start`: the hub and every agent present, on embedded defaults; prints a login link. */
-import { resolve } from 'node:path';
-import { startApp } from '../../app.ts';
+/**
+ * `promethean start`: a small supervisor that serves nothing on the network. It spawns the server,
+ * the workers and the access agents (and, with no Discord credentials, the stand-in), restarts a
+ * crashed child with backoff, and prints a login link.
+ */
+import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../../app.ts';
+import { Supervisor } from '../../supervisor/supervisor.ts';
 import { numberFlag, parseFlags, type Command } from '../args.ts';
 
 export const startCommand: Command = {
@@ -8,9 +13,11 @@ export const startCommand: Command = {
   summary: 'start the hub, storage and every agent on embedded defaults; prints a login link',
   usage: `Usage: promethean start [--port N] [--host ADDR] [--data-dir DIR] [--providers FILE] [--speaker NAME=FILE.wav ...] [--dave]
 
-Starts storage (PGlite under the data directory, or PostgreSQL when DATABASE_URL is set), the bus hub,
-the workers and the access agents. With no Discord credentials configured (see providers.yml) it runs
-the built-in Discord stand-in with simulated speakers. Prints a login link on every start.
+Supervises one process per part: the server (hub, storage, console), the workers, and each access
+agent with only its own credentials. Storage is PGlite under the data directory, or PostgreSQL when
+DATABASE_URL is set. With no Discord credentials configured (see providers.yml) it also runs the
+built-in Discord stand-in with simulated speakers. DISCORD_API_BASE (and NODE_EXTRA_CA_CERTS) point
+the access agents at another Discord-compatible endpoint. Prints a login link on every start.
 
 Options:
   --port <n>               hub HTTP/WebSocket port (default 8787; 0 = any free port)
@@ -30,22 +37,25 @@ Options:
       dave: { type: 'boolean' },
     });
     const port = numberFlag('port', values.port, 0, 65535);
-    const app = await startApp({
+    const supervisor = new Supervisor({
+      projectRoot: PROJECT_ROOT,
       env: process.env,
+      dataDir: values['data-dir'] ? resolve(values['data-dir']) : join(PROJECT_ROOT, '.data'),
+      providersFile: values.providers ? resolve(values.providers) : join(PROJECT_ROOT, 'providers.yml'),
       ...(port !== undefined ? { port } : {}),
       ...(values.host ? { host: values.host } : {}),
-      ...(values['data-dir'] ? { dataDir: resolve(values['data-dir']) } : {}),
-      ...(values.providers ? { providersFile: resolve(values.providers) } : {}),
       standinSpeakers: values.speaker ?? [],
       standinDave: values.dave === true,
     });
-    console.log(`\nPromethean Voice Bridge is running.\n  login: ${app.loginLink()}\n  hub:   ${app.hub.url}\nPress Ctrl-C to stop.\n`);
-    await new Promise<void>((done) => {
+    const stopped = new Promise<void>((done) => {
       process.once('SIGINT', () => done());
       process.once('SIGTERM', () => done());
     });
+    await supervisor.start();
+    console.log(`\nPromethean Voice Bridge is running.\n  login: ${await supervisor.loginLink()}\n  hub:   ${supervisor.server!.hub_url}\nPress Ctrl-C to stop.\n`);
+    await stopped;
     console.error('stopping…');
-    await app.close();
+    await supervisor.close();
     return 0;
   },
 };

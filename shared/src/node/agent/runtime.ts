@@ -26,7 +26,7 @@ export interface AgentRuntimeOptions {
   /** Agent id (`discord-voice-access`, `mixer`). */
   id: string;
   /** Access agents hold provider secrets; workers do not. */
-  kind: 'access' | 'worker' | 'hub' | 'cli';
+  kind: 'access' | 'worker' | 'hub' | 'cli' | 'supervisor';
   /** The bus this agent speaks through. */
   bus: AgentBus;
   /** Provider and tenant health envelopes are published under. */

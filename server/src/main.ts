@@ -1,0 +1,81 @@
+/**
+ * Entry of the server process (hub, storage, console; SFU signalling as it lands), spawned by the
+ * supervisor (`promethean start`) with an environment that holds no provider secret. Settings come
+ * from the environment, parsed once with zod. Over IPC it reports `ready` with where it listens and
+ * answers `login-link` requests; run by hand it prints the same `ready` object as one JSON line.
+ */
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { PrometheanError } from '@promethean/shared';
+import { startServer, type Server } from './app.ts';
+
+export const ServerEnv = z.object({
+  PROMETHEAN_DATA_DIR: z.string().min(1),
+  PROMETHEAN_HOST: z.string().min(1).default('127.0.0.1'),
+  PROMETHEAN_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  PROMETHEAN_PROVIDERS_FILE: z.string().min(1),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+});
+export type ServerConfig = z.infer<typeof ServerEnv>;
+
+export function parseServerEnv(env: Readonly<Record<string, string | undefined>>): ServerConfig {
+  const r = ServerEnv.safeParse(env);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const name = issue.path.map(String).join('.');
+  throw new PrometheanError('bad_config', `${name}: ${issue.message}`, { path: name });
+}
+
+interface IpcRequest {
+  type: string;
+  id?: unknown;
+}
+
+async function main(): Promise<number> {
+  let config: ServerConfig;
+  try {
+    config = parseServerEnv(process.env);
+  } catch (error) {
+    console.error(`server: ${(error as Error).message}`);
+    return 2;
+  }
+  const server: Server = await startServer({
+    dataDir: config.PROMETHEAN_DATA_DIR,
+    host: config.PROMETHEAN_HOST,
+    port: config.PROMETHEAN_PORT,
+    providersFile: config.PROMETHEAN_PROVIDERS_FILE,
+    databaseUrl: config.DATABASE_URL,
+    env: process.env,
+  });
+  const port = Number(new URL(server.hub.httpUrl).port);
+  const ready = { type: 'ready', hub_url: server.hub.url, http_url: server.hub.httpUrl, key_file: server.hub.agentKeyFile, port, pid: process.pid };
+  if (process.send) {
+    process.send(ready);
+    process.on('message', (raw: unknown) => {
+      const m = raw as IpcRequest;
+      if (typeof m !== 'object' || m === null) return;
+      if (m.type === 'login-link') process.send!({ type: 'login-link', id: m.id, link: server.loginLink() });
+    });
+  } else {
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
+  }
+  await new Promise<void>((done) => {
+    process.once('SIGINT', () => done());
+    process.once('SIGTERM', () => done());
+    // The supervisor is gone (its IPC channel closed): stop rather than serve on without it.
+    process.once('disconnect', () => done());
+  });
+  await server.close();
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      const e = error instanceof PrometheanError ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error);
+      console.error(`server: ${e}`);
+      process.exit(1);
+    },
+  );
+}

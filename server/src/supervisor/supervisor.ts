@@ -1,0 +1,305 @@
+/**
+ * The supervisor behind `promethean start`: a small process that serves nothing on the network. It
+ * reads providers.yml with its own environment (the only place besides the access agents where a
+ * provider secret may be), spawns the server (hub, storage, console, SFU signalling), the workers and
+ * each access agent as child processes with exactly the environment each needs, restarts a crashed
+ * child with backoff, and publishes its children's health on the bus. The Discord stand-in is its own
+ * program, started only when no Discord credentials are configured; nothing here imports it.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BusClient, PrometheanError, type ProviderRegistry } from '@promethean/shared';
+import { AgentRuntime, agentBusFrom } from '@promethean/shared/node';
+import { SupervisedChild, type ChildHealth, type ChildMessage, type ChildSpec, type SupervisedChildOptions } from './child.ts';
+import { loadProvidersForStart, settingsEnv } from './providers.ts';
+import { joinWhenReady } from './join.ts';
+
+export interface SupervisorOptions {
+  /** Project root: where the programs live. */
+  projectRoot: string;
+  /** Data directory (PGlite, keys, runtime file). */
+  dataDir: string;
+  host: string;
+  /** Hub port; 0 = any free port, kept across the server's restarts. */
+  port: number;
+  providersFile: string;
+  /** The supervisor's own environment: the only one read for secrets and settings. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Progress lines. */
+  log: (line: string) => void;
+  /** Built-in stand-in flags (`--speaker NAME=FILE.wav`, DAVE). */
+  standinSpeakers: string[];
+  standinDave: boolean;
+  /** Start the voice access agent. */
+  bridge: boolean;
+  /** Restart policy for every child. */
+  child: Partial<SupervisedChildOptions>;
+  /** Seconds between the supervisor's health envelopes. */
+  healthIntervalS: number;
+}
+
+export const defaultSupervisorOptions = {
+  host: '127.0.0.1',
+  port: 8787,
+  log: (line: string) => console.error(line),
+  standinSpeakers: [] as string[],
+  standinDave: false,
+  bridge: true,
+  child: {},
+  healthIntervalS: 5,
+} satisfies Partial<SupervisorOptions>;
+
+/** What the server child reports once listening (its `ready` IPC message). */
+export interface ServerReady {
+  hub_url: string;
+  http_url: string;
+  key_file: string;
+  port: number;
+}
+
+/** What the stand-in program reports once listening. */
+export interface StandinReady {
+  rest_api: string;
+  cert_path: string;
+  guild_id: string;
+  voice_channel_id: string;
+  port: number;
+  speakers: string[];
+}
+
+/** Variables that point access agents at a Discord-compatible endpoint; passed to access agents only. */
+const DISCORD_ENDPOINT_VARS = ['DISCORD_API_BASE', 'DISCORD_CDN_BASE', 'NODE_EXTRA_CA_CERTS'] as const;
+
+export class Supervisor {
+  readonly options: SupervisorOptions;
+  readonly children = new Map<string, SupervisedChild>();
+  registry: ProviderRegistry | undefined;
+  server: ServerReady | undefined;
+  standin: StandinReady | undefined;
+  #runtime: AgentRuntime | undefined;
+  #bus: BusClient | undefined;
+  #closing: Promise<void> | undefined;
+  #order: string[] = [];
+
+  constructor(options: Partial<SupervisorOptions> & Pick<SupervisorOptions, 'projectRoot' | 'dataDir' | 'providersFile' | 'env'>) {
+    this.options = { ...defaultSupervisorOptions, ...options };
+  }
+
+  /** Starts every child in order; on failure stops what was started and rethrows. */
+  async start(): Promise<void> {
+    const o = this.options;
+    try {
+      const { registry, missingCredentials } = await loadProvidersForStart(o.providersFile, o.env);
+      this.registry = registry;
+      o.log(`config: ${o.providersFile} — ${registry.tenants.map((t) => `${t.provider}/${t.id}`).join(', ')}`);
+      o.log(o.env.DATABASE_URL ? 'storage: PostgreSQL (DATABASE_URL)' : `storage: PGlite in ${join(o.dataDir, 'pglite')}`);
+
+      await this.#startServer(settingsEnv(await readFile(o.providersFile, 'utf8'), registry, o.env));
+      await this.#connectBus();
+      await this.#startWorker('mixer', join(o.projectRoot, 'server/src/workers/mixer/main.ts'));
+
+      const endpoint: Record<string, string> = {};
+      for (const name of DISCORD_ENDPOINT_VARS) if (o.env[name]) endpoint[name] = o.env[name]!;
+      if (missingCredentials.length > 0) {
+        o.log(`discord: no credentials (${missingCredentials.join(', ')} unset) — starting the built-in Discord stand-in`);
+        const standin = await this.#startStandin();
+        endpoint.DISCORD_API_BASE = standin.rest_api;
+        endpoint.NODE_EXTRA_CA_CERTS = standin.cert_path;
+      }
+      if (o.bridge) await this.#startBridge(registry, missingCredentials.length > 0, endpoint);
+      this.#startHealth();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /** A fresh one-time owner login link, minted by the server. */
+  async loginLink(): Promise<string> {
+    const server = this.children.get('server');
+    if (!server) throw new PrometheanError('unavailable', 'the server is not running');
+    const reply = await request(server, { type: 'login-link' }, 'login-link', 10_000);
+    return String(reply.link);
+  }
+
+  health(): ChildHealth[] {
+    return this.#order.map((n) => this.children.get(n)!.health());
+  }
+
+  /** Stops every child in reverse start order. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#runtime?.stop();
+      this.#bus?.close();
+      for (const name of [...this.#order].reverse()) await this.children.get(name)!.stop();
+    })();
+    return this.#closing;
+  }
+
+  #add(spec: ChildSpec): SupervisedChild {
+    const child = new SupervisedChild(spec, { ...this.options.child, log: this.options.log }, this.options.env);
+    this.children.set(spec.name, child);
+    this.#order.push(spec.name);
+    return child;
+  }
+
+  async #startServer(settings: Record<string, string>): Promise<void> {
+    const o = this.options;
+    const env: Record<string, string> = {
+      ...settings,
+      PROMETHEAN_DATA_DIR: o.dataDir,
+      PROMETHEAN_HOST: o.host,
+      PROMETHEAN_PORT: String(o.port),
+      PROMETHEAN_PROVIDERS_FILE: o.providersFile,
+      ...(o.env.DATABASE_URL ? { DATABASE_URL: o.env.DATABASE_URL } : {}),
+    };
+    const child = this.#add({ name: 'server', role: 'server', script: join(o.projectRoot, 'server/src/main.ts'), args: [], env, cwd: o.projectRoot });
+    const ready = parseServerReady(await child.start());
+    this.server = ready;
+    // A restarted server listens where the first one did, so every client's reconnect finds it.
+    child.update({ env: { ...env, PROMETHEAN_PORT: String(ready.port) } });
+    child.on('ready', (m) => {
+      this.server = parseServerReady(m);
+      o.log(`server: ready again at ${this.server.http_url}`);
+    });
+    o.log(`hub: ${ready.hub_url} (runtime file ${join(o.dataDir, 'runtime.json')})`);
+  }
+
+  async #connectBus(): Promise<void> {
+    const server = this.server!;
+    const key = (await readFile(server.key_file, 'utf8')).trim();
+    this.#bus = new BusClient({ url: server.hub_url, token: key });
+    await this.#bus.connect();
+  }
+
+  async #startWorker(name: string, script: string): Promise<void> {
+    const o = this.options;
+    const server = this.server!;
+    const child = this.#add({
+      name,
+      role: 'worker',
+      script,
+      args: [],
+      env: { PROMETHEAN_HUB_URL: server.hub_url, PROMETHEAN_AGENT_TOKEN_FILE: server.key_file },
+      cwd: o.projectRoot,
+    });
+    await child.start();
+    o.log(`worker: ${name} (pid ${child.pid})`);
+  }
+
+  async #startStandin(): Promise<StandinReady> {
+    const o = this.options;
+    const args = [
+      ...o.standinSpeakers.flatMap((s) => ['--speaker', s]),
+      ...(o.standinDave ? ['--dave'] : []),
+      '--data-dir',
+      join(o.dataDir, 'standin'),
+      '--quiet',
+    ];
+    const child = this.#add({ name: 'standin', role: 'standin', script: join(o.projectRoot, 'test/standin/src/main.ts'), args, env: {}, cwd: o.projectRoot });
+    const ready = parseStandinReady(await child.start());
+    this.standin = ready;
+    child.update({ args: [...args, '--port', String(ready.port)] });
+    o.log(`standin: ${ready.rest_api} — guild ${ready.guild_id}, voice channel ${ready.voice_channel_id}, speakers ${ready.speakers.join(', ')}`);
+    return ready;
+  }
+
+  async #startBridge(registry: ProviderRegistry, useStandin: boolean, endpoint: Record<string, string>): Promise<void> {
+    const o = this.options;
+    const server = this.server!;
+    const tenant = registry.tenants.find((t) => t.provider === 'discord');
+    if (!tenant) throw new PrometheanError('bad_config', `${o.providersFile}: no discord tenant to run the voice access agent for`);
+    // The access agent gets exactly its own credential variables, copied by name from providers.yml.
+    const secrets: Record<string, string> = {};
+    for (const { env } of Object.values(tenant.credentials)) secrets[env] = useStandin ? 'standin-fake-credential' : (o.env[env] ?? '');
+    const env: Record<string, string> = {
+      ...secrets,
+      ...endpoint,
+      PROMETHEAN_HUB_URL: server.hub_url,
+      PROMETHEAN_AGENT_TOKEN_FILE: server.key_file,
+      PROMETHEAN_PROVIDER: 'discord',
+      PROMETHEAN_TENANT: tenant.id,
+      PROMETHEAN_PROVIDERS_FILE: o.providersFile,
+      BRIDGE_LOG_LEVEL: 'warn',
+      // providers.yml's allow-list reads DISCORD_GUILD_ID; the stand-in's own guild must be admitted
+      ...(o.env.DISCORD_GUILD_ID ? { DISCORD_GUILD_ID: o.env.DISCORD_GUILD_ID } : {}),
+      ...(useStandin && this.standin ? { DISCORD_GUILD_ID: this.standin.guild_id } : {}),
+    };
+    const child = this.#add({ name: 'discord-voice-access', role: 'access', script: join(o.projectRoot, 'bridge/src/main.ts'), args: [], env, cwd: o.projectRoot });
+    child.start().catch(() => undefined); // the bridge reports health on the bus, not over IPC
+    o.log(`access agent: discord-voice-access (pid ${child.pid})`);
+    const standin = this.standin;
+    if (useStandin && standin) {
+      const join = () => joinWhenReady(this.#bus!, tenant.id, { guildId: standin.guild_id, channelId: standin.voice_channel_id }, child, o.log);
+      await join();
+      // A restarted bridge starts with no voice connection: ask it to join again.
+      child.on('spawn', () => {
+        if (child.restarts > 0) join().catch((e: unknown) => o.log(`voice: rejoin after restart failed: ${(e as Error).message}`));
+      });
+    }
+  }
+
+  #startHealth(): void {
+    const runtime = new AgentRuntime({ id: 'supervisor', kind: 'supervisor', bus: agentBusFrom(this.#bus!), healthIntervalS: this.options.healthIntervalS, logLevel: 'silent' });
+    this.#runtime = runtime;
+    const update = () => {
+      const down = this.health().filter((c) => c.status !== 'running');
+      for (const c of this.health()) runtime.counters[`restarts.${c.name}`] = c.restarts;
+      const reason = down.map((c) => `${c.name} ${c.status}${c.restart_in_ms !== null ? ` (restart in ${c.restart_in_ms} ms)` : ''}`).join('; ');
+      if (down.length > 0 && runtime.state === 'RUNNING') runtime.setState('DEGRADED', reason);
+      else if (down.length === 0 && runtime.state === 'DEGRADED') runtime.setState('RUNNING');
+    };
+    for (const child of this.children.values()) {
+      child.on('stateChange', () => {
+        update();
+        if (runtime.state !== 'STOPPED' && runtime.state !== 'INIT') runtime.publishHealth();
+      });
+    }
+    runtime.start();
+    update();
+  }
+}
+
+function parseServerReady(m: ChildMessage): ServerReady {
+  const { hub_url, http_url, key_file, port } = m;
+  if (typeof hub_url !== 'string' || typeof http_url !== 'string' || typeof key_file !== 'string' || typeof port !== 'number') {
+    throw new PrometheanError('internal', `the server's ready message is malformed: ${JSON.stringify(m)}`);
+  }
+  return { hub_url, http_url, key_file, port };
+}
+
+function parseStandinReady(m: ChildMessage): StandinReady {
+  const { rest_api, cert_path, guild_id, voice_channel_id, port, speakers } = m;
+  if (typeof rest_api !== 'string' || typeof cert_path !== 'string' || typeof guild_id !== 'string' || typeof voice_channel_id !== 'string' || typeof port !== 'number' || !Array.isArray(speakers)) {
+    throw new PrometheanError('internal', `the stand-in's ready message is malformed: ${JSON.stringify(m)}`);
+  }
+  return { rest_api, cert_path, guild_id, voice_channel_id, port, speakers: speakers.map(String) };
+}
+
+let nextRequestId = 1;
+
+/** One request/response over a child's IPC channel, paired by `id`. */
+function request(child: SupervisedChild, message: ChildMessage, replyType: string, timeoutMs: number): Promise<ChildMessage> {
+  const id = nextRequestId++;
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: ChildMessage) => {
+      if (m.type !== replyType || m.id !== id) return;
+      cleanup();
+      if (typeof m.error === 'string') reject(new PrometheanError('internal', m.error));
+      else resolve(m);
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new PrometheanError('timeout', `${child.spec.name} did not answer ${message.type} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+    };
+    child.on('message', onMessage);
+    if (!child.send({ ...message, id })) {
+      cleanup();
+      reject(new PrometheanError('unavailable', `${child.spec.name} is not running`));
+    }
+  });
+}
