@@ -23,6 +23,9 @@ export async function launchChromium(): Promise<BrowserContext> {
       '--disable-component-update',
       '--disable-sync',
       '--disable-background-timer-throttling',
+      // Media without a click in scripts, and host candidates the SFU can pair with on loopback.
+      '--autoplay-policy=no-user-gesture-required',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
     ],
   });
 }

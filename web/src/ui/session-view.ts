@@ -1,0 +1,96 @@
+/**
+ * The selected voice session: where it is, how healthy, who is in it, and the one button
+ * moderators come for — "Listen to all" / "Stop listening".
+ */
+import { html } from 'htm/preact';
+import type { VNode } from 'preact';
+import type { ListenerState } from '../media/listener-machine.ts';
+import { channelName, guildName, isStale, listenTarget, sessionSpeakers } from '../state/select.ts';
+import type { ConsoleModel } from '../state/store.ts';
+import type { SessionRecord } from '../state/types.ts';
+import { formatMs, formatPct, moderatorsListening, sessionStatusLabel } from './format.ts';
+import { SpeakerIcon, StopIcon } from './icons.ts';
+import { OwnerControls } from './owner-controls.ts';
+import { SpeakerTile } from './speaker-tile.ts';
+
+function audioLine(l: ListenerState, speakers: number): string | null {
+  switch (l.status) {
+    case 'negotiating':
+      return l.attempt > 0 ? 'Reconnecting audio…' : 'Connecting audio…';
+    case 'live':
+      return speakers === 1 ? 'Hearing 1 speaker.' : `Hearing ${speakers} speakers.`;
+    case 'reconnecting':
+      return `Audio interrupted (${l.reason}). Trying again in ${Math.max(1, Math.round(l.delay_ms / 1000))} s…`;
+    case 'error':
+      return `Could not listen: ${l.message}`;
+    case 'idle':
+      return null;
+  }
+}
+
+function Health({ s }: { s: SessionRecord }): VNode | null {
+  const h = s.health;
+  if (!h) return null;
+  return html`<dl class="health" aria-label="Voice link health">
+    <div><dt>Bridge</dt><dd>${h.state.toLowerCase()}</dd></div>
+    <div><dt>Loss</dt><dd>${formatPct(h.loss_pct)}</dd></div>
+    <div><dt>Jitter</dt><dd>${formatMs(h.jitter_ms)}</dd></div>
+    <div><dt>Ping</dt><dd>${formatMs(h.ping_ms)}</dd></div>
+    ${h.faults.length > 0 ? html`<div class="faults"><dt>Faults</dt><dd>${h.faults.join(', ')}</dd></div>` : null}
+  </dl>`;
+}
+
+export function SessionView({ model }: { model: ConsoleModel }): VNode {
+  const auth = model.state.auth.value;
+  const roster = model.state.roster.value;
+  const now = model.state.now.value;
+  const id = model.state.selected.value;
+  const s = id ? roster.sessions[id] : undefined;
+  if (!s || auth.kind !== 'signed-in') {
+    return html`<section class="session-view empty-view" aria-labelledby="sv-title">
+      <h2 id="sv-title">No session selected</h2>
+      <p>Live voice sessions of your servers show up on the left. Pick one to see who is talking and listen in.</p>
+    </section>`;
+  }
+  const l = model.state.listener.value;
+  const tracks = model.state.audioTracks.value;
+  const blocked = model.state.audioBlocked.value;
+  const speakers = sessionSpeakers(roster, s);
+  const targets = listenTarget(roster, s).user_ids;
+  const here = l.status !== 'idle' && l.session_id === s.session_id;
+  const active = here && l.status !== 'error';
+  const stale = isStale(s, now);
+  const line = here ? audioLine(l, tracks.length) : null;
+  const gName = guildName(roster, s.guild_id);
+
+  return html`<section class="session-view" aria-labelledby="sv-title" data-session-id=${s.session_id}>
+    <div class="sv-head">
+      <div class="sv-title">
+        <h2 id="sv-title"><${SpeakerIcon} /> ${channelName(roster, s.channel_id)}</h2>
+        <p class="sv-where">
+          ${gName}
+          <span class=${`status status-${stale ? 'stale' : s.status}`}>${sessionStatusLabel(s.status, stale)}</span>
+        </p>
+      </div>
+      <div class="sv-actions">
+        ${s.listeners !== null ? html`<p class="listeners" data-listeners=${s.listeners}>${moderatorsListening(s.listeners)}</p>` : null}
+        <button type="button" class=${active ? 'button button-stop' : 'button button-primary'} disabled=${!active && targets.length === 0} onClick=${() => model.actions.toggleListen(s.session_id)}>
+          ${active ? html`<${StopIcon} />` : html`<${SpeakerIcon} />`}${active ? 'Stop listening' : 'Listen to all'}
+        </button>
+      </div>
+    </div>
+    ${!active && targets.length === 0 ? html`<p class="hint">Nobody to listen to yet: no one besides bots is in this channel.</p>` : null}
+    <p class=${`audio-line${l.status === 'error' || l.status === 'reconnecting' ? ' is-warn' : ''}`} aria-live="polite">${line ?? ''}</p>
+    ${here && blocked
+      ? html`<p class="blocked">Your browser paused the audio. <button type="button" class="button" onClick=${() => model.actions.enableAudio()}>Play audio</button></p>`
+      : null}
+    <${Health} s=${s} />
+    ${auth.session.role === 'owner' ? html`<${OwnerControls} guildName=${gName} />` : null}
+    <h3 class="tiles-title">In the channel <span class="count">${speakers.length}</span></h3>
+    ${speakers.length === 0
+      ? html`<p class="empty">Nobody in the channel yet.</p>`
+      : html`<ul class="tiles">
+          ${speakers.map((sp) => html`<${SpeakerTile} key=${sp.user_id} model=${model} speaker=${sp} listening=${active} hasTrack=${tracks.includes(sp.user_id)} />`)}
+        </ul>`}
+  </section>`;
+}
