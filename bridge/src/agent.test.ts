@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeEnvelope, type Envelope } from '@promethean/shared';
 import { AgentRuntime, InProcessBus } from '@promethean/shared/node';
-import { VoiceAccessAgent } from './agent.ts';
+import { VoiceAccessAgent, type VoiceAccessAgentOptions } from './agent.ts';
 import { loadProviderAccess, type AllowCheck } from './credentials.ts';
 import { PROVIDERS_FILE } from './integration/harness.ts';
 import type { VoiceGateway } from './discord/voice-gateway.ts';
@@ -15,10 +15,10 @@ const unreachableGateway: VoiceGateway = {
 
 const allowAll: AllowCheck = () => true;
 
-function setup(allows: AllowCheck = allowAll) {
+function setup(allows: AllowCheck = allowAll, extra: Partial<VoiceAccessAgentOptions> = {}) {
   const bus = new InProcessBus();
   const runtime = new AgentRuntime({ id: 'discord-voice-access', kind: 'access', bus, logLevel: 'silent', provider: 'discord', tenant: 'demo' });
-  const agent = new VoiceAccessAgent(runtime, unreachableGateway, { tenant: 'demo', allows });
+  const agent = new VoiceAccessAgent(runtime, unreachableGateway, { tenant: 'demo', allows, ...extra });
   const errors: Envelope[] = [];
   bus.subscribe('promethean.p.discord.t.demo.error', (env) => void errors.push(env));
   agent.start();
@@ -86,5 +86,17 @@ describe('VoiceAccessAgent input handling', () => {
     expect(errors.map((e) => e.payload)).toMatchObject([{ code: 'forbidden', path: 'payload.channel_id' }]);
     expect(runtime.counters.joins_forbidden).toBe(1);
     expect(agent.sessions.size).toBe(0);
+  });
+
+  it('answers a malformed voice.listeners with a schema error; a count for a session it does not hold changes no presence', async () => {
+    const shown: (string | null)[] = [];
+    const { agent, runtime, errors, send, settle } = setup(allowAll, { presence: { setActivity: (t) => void shown.push(t) } });
+    cleanup = () => (agent.stop(), runtime.stop());
+    send('voice.listeners', { session_id: 's', guild_id: 'g1', channel_id: 'c1', count: -1 });
+    send('voice.listeners', { session_id: 's', guild_id: 'g1', channel_id: 'c1', count: 2 });
+    await settle();
+    expect(errors.map((e) => e.payload)).toMatchObject([{ code: 'schema', path: 'payload.count' }]);
+    expect(runtime.counters['handled.voice.listeners']).toBe(2);
+    expect(shown).toEqual([]);
   });
 });

@@ -1,13 +1,19 @@
 /**
  * `discord-voice-access`: the voice access agent. Consumes `voice.control.(join|leave|set-bitrate)`,
- * `voice.play.pcm.out` and `voice.play.opus`; publishes `voice.state.connected`, `voice.health`
- * (every second per session) and `voice.audio.pcm` (binary frames, PCM as attachment 0).
+ * `voice.play.pcm.out`, `voice.play.opus` and `voice.listeners`; publishes `voice.state.connected`,
+ * `voice.health` (every second per session), `voice.members` (who is in each session's channel) and
+ * `voice.audio.pcm` (binary frames, PCM as attachment 0).
  */
 import { voicePayloads, PrometheanError, type Envelope, type KnownIntent, type PayloadOf } from '@promethean/shared';
 import type { z } from 'zod';
 import type { AllowCheck } from './credentials.ts';
 import type { VoiceGateway } from './discord/voice-gateway.ts';
+import { VoiceMembersPublisher, type VoiceMembersPublisherOptions } from './members/members-publisher.ts';
+import type { VoiceMemberSource } from './members/source.ts';
+import { ListenerAnnouncer, type ListenerAnnouncerOptions, type PresenceSink } from './presence/listener-announcer.ts';
 import type { OpusRelay } from './receive/relay.ts';
+import { RelayAnnouncer, type RelayAnnouncerOptions } from './relay/announcer.ts';
+import type { RtpStreamEvent, SessionRelay } from './relay/index.ts';
 import { pcmSamples } from './session/pcm-publisher.ts';
 import { VoiceSession, type VoiceSessionOptions } from './session/voice-session.ts';
 
@@ -33,11 +39,35 @@ export interface VoiceAccessAgentOptions {
   /** `voice.health` period per session, in ms (≤ 1000). */
   healthIntervalMs: number;
   session: Partial<VoiceSessionOptions>;
-  /** Relay sinks (the SFU producer) attached to every session. */
+  /** Relay sinks attached to every session (tests, taps). */
   relays: OpusRelay[];
+  /**
+   * The SFU relay: a per-session sink (`RtpForwarder.forSession`) whose streams are announced as
+   * `voice.relay.streams`; feed its stream events to {@link VoiceAccessAgent.onRelayStream}.
+   */
+  sfuRelay: { forSession(sessionId: string): SessionRelay } | undefined;
+  relayAnnouncer: Partial<RelayAnnouncerOptions>;
+  /** Who is in each session's channel; `voice.members` is published only with one. */
+  members: VoiceMemberSource | undefined;
+  membersPublisher: Partial<VoiceMembersPublisherOptions>;
+  /** The bot's presence; `voice.listeners` is announced only with one. */
+  presence: PresenceSink | undefined;
+  /** Announcer settings; `announces(guildId)` is providers.yml's `voice.announce_listeners` for the guild. */
+  listeners: Partial<ListenerAnnouncerOptions>;
 }
 
-export const defaultVoiceAccessAgentOptions = { provider: 'discord', healthIntervalMs: 1000, session: {}, relays: [] as OpusRelay[] };
+export const defaultVoiceAccessAgentOptions = {
+  provider: 'discord',
+  healthIntervalMs: 1000,
+  session: {},
+  relays: [] as OpusRelay[],
+  sfuRelay: undefined,
+  relayAnnouncer: {},
+  members: undefined,
+  membersPublisher: {},
+  presence: undefined,
+  listeners: {},
+};
 
 export class VoiceAccessAgent {
   readonly options: VoiceAccessAgentOptions;
@@ -46,6 +76,10 @@ export class VoiceAccessAgent {
   readonly sessions = new Map<string, VoiceSession>();
   private readonly gateway: VoiceGateway;
   private healthTimer: ReturnType<typeof setInterval> | undefined;
+  private membersPublisher: VoiceMembersPublisher | undefined;
+  private announcer: ListenerAnnouncer | undefined;
+  private relayAnnouncer: RelayAnnouncer | undefined;
+  private readonly sessionRelays = new Map<string, SessionRelay>();
 
   constructor(runtime: AgentPort, gateway: VoiceGateway, options: Partial<VoiceAccessAgentOptions> & Pick<VoiceAccessAgentOptions, 'tenant' | 'allows'>) {
     this.runtime = runtime;
@@ -64,14 +98,34 @@ export class VoiceAccessAgent {
     rt.subscribe(this.topic('voice.control.set-bitrate'), (env) => this.onSetBitrate(parse('voice.control.set-bitrate', env)));
     rt.subscribe(this.topic('voice.play.pcm.out'), (env, att) => this.onPlayPcm(parse('voice.play.pcm.out', env), att));
     rt.subscribe(this.topic('voice.play.opus'), (env, att) => this.onPlayOpus(parse('voice.play.opus', env), att));
+    rt.subscribe(this.topic('voice.listeners'), (env) => this.onListeners(parse('voice.listeners', env)));
     this.healthTimer = setInterval(() => this.publishHealth(), this.options.healthIntervalMs);
+    if (this.options.members) {
+      this.membersPublisher = new VoiceMembersPublisher(this.options.members, (p) => this.runtime.publish('voice.members', p, this.route()), this.options.membersPublisher);
+      this.membersPublisher.onError = () => this.runtime.count('members_publish_errors');
+    }
+    if (this.options.presence) this.announcer = new ListenerAnnouncer(this.options.presence, this.options.listeners);
+    if (this.options.sfuRelay) {
+      this.relayAnnouncer = new RelayAnnouncer((p) => this.runtime.publish('voice.relay.streams', p, this.route()), this.options.relayAnnouncer);
+      this.relayAnnouncer.onError = () => this.runtime.count('relay_announce_errors');
+    }
+  }
+
+  /** A relayed stream opened or closed (from the RtpForwarder): the SFU learns it through `voice.relay.streams`. */
+  onRelayStream(e: RtpStreamEvent): void {
+    this.relayAnnouncer?.stream(e);
   }
 
   stop(): void {
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.healthTimer = undefined;
+    this.membersPublisher?.close();
+    this.announcer?.close();
+    this.relayAnnouncer?.close();
     for (const s of [...this.sessions.values()]) s.close();
     this.sessions.clear();
+    for (const r of this.sessionRelays.values()) r.close();
+    this.sessionRelays.clear();
   }
 
   /** Frames waiting inside the bridge (jitter buffers, publisher, playback). */
@@ -94,6 +148,7 @@ export class VoiceAccessAgent {
       const alive = !s.isClosed && (s.status === 'connected' || s.status === 'reconnecting');
       if (alive && s.ids.channelId === p.channel_id && s.ids.sessionId === sessionId) {
         this.publishState(s);
+        this.membersPublisher?.snapshot(sessionId);
         return s;
       }
       this.closeSession(s); // one voice connection per guild: a join elsewhere (or after a kick) starts over
@@ -108,9 +163,18 @@ export class VoiceAccessAgent {
       this.options.session,
     );
     for (const r of this.options.relays) session.addRelay(r);
+    if (this.options.sfuRelay) {
+      const relay = this.options.sfuRelay.forSession(sessionId);
+      this.sessionRelays.set(sessionId, relay);
+      session.addRelay(relay);
+      session.on('speakerGone', (userId) => relay.endStream(userId));
+      this.relayAnnouncer?.track({ session_id: sessionId, guild_id: p.guild_id, channel_id: p.channel_id });
+    }
     session.on('state', () => this.publishState(session));
     this.sessions.set(sessionId, session);
     this.publishState(session);
+    this.membersPublisher?.track(session.ids);
+    this.announcer?.sessionOpened(sessionId, p.guild_id);
     return session;
   }
 
@@ -118,6 +182,12 @@ export class VoiceAccessAgent {
     const matches = [...this.sessions.values()].filter((s) => (p.session_id ? s.ids.sessionId === p.session_id : s.ids.guildId === p.guild_id));
     if (matches.length === 0) throw new PrometheanError('invalid_state', `no voice session for guild ${p.guild_id}`, { path: 'payload.guild_id' });
     for (const s of matches) this.closeSession(s);
+  }
+
+  /** A new count of moderators listening to a session: the bot's presence says so, where the guild allows. */
+  onListeners(p: PayloadOf<'voice.listeners'>): void {
+    if (!this.announcer) return;
+    if (!this.announcer.setCount(p)) this.runtime.count('listeners_not_announced');
   }
 
   onSetBitrate(p: PayloadOf<'voice.control.set-bitrate'>): void {
@@ -156,8 +226,13 @@ export class VoiceAccessAgent {
 
   private closeSession(s: VoiceSession): void {
     s.close();
+    this.sessionRelays.get(s.ids.sessionId)?.close();
+    this.sessionRelays.delete(s.ids.sessionId);
+    this.relayAnnouncer?.untrack(s.ids.sessionId);
     this.publishState(s);
     this.sessions.delete(s.ids.sessionId);
+    this.membersPublisher?.untrack(s.ids.sessionId);
+    this.announcer?.sessionClosed(s.ids.sessionId);
   }
 
   private session(id: string): VoiceSession {

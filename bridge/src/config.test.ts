@@ -22,4 +22,11 @@ describe('parseBridgeEnv', () => {
     const { PROMETHEAN_PROVIDERS_FILE: _, ...noProviders } = base;
     expect(() => parseBridgeEnv(noProviders)).toThrow(/PROMETHEAN_PROVIDERS_FILE/);
   });
+
+  it('reads DISCORD_CDN_BASE as an http(s) URL without a trailing slash, absent by default', () => {
+    expect(parseBridgeEnv(base).DISCORD_CDN_BASE).toBeUndefined();
+    expect(parseBridgeEnv({ ...base, DISCORD_CDN_BASE: 'http://127.0.0.1:5000/' }).DISCORD_CDN_BASE).toBe('http://127.0.0.1:5000');
+    expect(() => parseBridgeEnv({ ...base, DISCORD_CDN_BASE: 'ftp://cdn.example' })).toThrow(expect.objectContaining({ code: 'bad_config', path: 'DISCORD_CDN_BASE' }));
+    expect(() => parseBridgeEnv({ ...base, DISCORD_CDN_BASE: 'not a url' })).toThrow(/DISCORD_CDN_BASE/);
+  });
 });

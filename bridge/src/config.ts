@@ -20,6 +20,16 @@ export const BridgeEnv = z.object({
   PROMETHEAN_PROVIDERS_FILE: z.string().min(1),
   /** REST base of a stand-in (`http://127.0.0.1:<port>/api`); real Discord when absent. */
   DISCORD_API_BASE: z.url().optional(),
+  /**
+   * CDN base of a stand-in (`http://127.0.0.1:<port>`, its `cdnBase`): avatar URLs in `voice.members`
+   * point there; cdn.discordapp.com when absent.
+   */
+  DISCORD_CDN_BASE: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, '')).optional(),
+  /** The SFU's RTP ingest, `host:port` (the supervisor passes it); no relay to an SFU without it. */
+  PROMETHEAN_SFU_INGEST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:[\]-]+:\d{1,5}$/, 'must be host:port')
+    .optional(),
   BRIDGE_PLAYOUT_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(60),
   BRIDGE_HEALTH_INTERVAL_MS: z.coerce.number().int().min(100).max(1000).default(1000),
   BRIDGE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

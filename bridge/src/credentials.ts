@@ -4,7 +4,7 @@
  * handle alone), and the tenant's allow-list of guilds and channels.
  */
 import { fileURLToPath } from 'node:url';
-import { PrometheanError, createAccessHandle, type Env } from '@promethean/shared';
+import { PrometheanError, createAccessHandle, type Env, type VoiceSettings } from '@promethean/shared';
 import { loadManifest, loadProviders } from '@promethean/shared/node';
 
 export const MANIFEST_FILE = fileURLToPath(new URL('../agent.yml', import.meta.url));
@@ -16,6 +16,8 @@ export interface ProviderAccess {
   botToken: string;
   /** The tenant's allow-list from providers.yml (`registry.allows`). */
   allows: AllowCheck;
+  /** A guild's voice settings from providers.yml (`voice:`, per-guild overrides applied). */
+  voice: (guildId: string) => VoiceSettings;
 }
 
 /** Loads providers.yml once: the tenant's bot token and its allow-list. */
@@ -25,7 +27,7 @@ export async function loadProviderAccess(providersFile: string, provider: string
   const registry = await loadProviders(providersFile, env);
   const token = registry.secrets(handle, provider, tenant).bot_token;
   if (!token) throw new PrometheanError('bad_config', `${providersFile}: ${provider}/${tenant} has no credentials.bot_token`, { path: `providers.${provider}.tenants` });
-  return { botToken: token, allows: (where) => registry.allows(provider, tenant, where) };
+  return { botToken: token, allows: (where) => registry.allows(provider, tenant, where), voice: (guildId) => registry.voiceSettings(provider, tenant, guildId) };
 }
 
 export async function loadBotToken(providersFile: string, provider: string, tenant: string, env: Env): Promise<string> {

@@ -3,6 +3,12 @@ export { VoiceAccessAgent, type AgentPort, type VoiceAccessAgentOptions } from '
 export { startBridge, AGENT_ID, type RunningBridge } from './main.ts';
 export { parseBridgeEnv, type BridgeConfig } from './config.ts';
 export { DiscordVoiceGateway, type VoiceGateway, type JoinRequest } from './discord/voice-gateway.ts';
+export { DiscordVoiceMembers, AVATAR_OPTIONS } from './discord/voice-members.ts';
+export { DiscordPresence } from './discord/presence.ts';
+export { VoiceMembersPublisher, type VoiceMembersPublisherOptions } from './members/members-publisher.ts';
+export { MemberRoster, changeOf } from './members/roster.ts';
+export type { VoiceMemberSource, VoiceMemberInfo, VoiceChannelNames } from './members/source.ts';
+export { ListenerAnnouncer, type ListenerAnnouncerOptions, type PresenceSink } from './presence/listener-announcer.ts';
 export type { OpusRelay, RelayPacket } from './receive/relay.ts';
 export { VoiceSession } from './session/voice-session.ts';
 export { OpusDecoder, OpusEncoder, findLibopus, opusAvailable } from './audio/opus-native.ts';
@@ -17,3 +23,5 @@ export { PcmPublisher, pcmBytes, pcmSamples } from './session/pcm-publisher.ts';
 export { PcmFrameEncoder, UuidV7Source } from './session/pcm-frame-encoder.ts';
 export { PlayoutTimer, type PlayoutTimerOptions } from './receive/playout-timer.ts';
 export { OpusSender, type OpusSink } from './audio/opus-sender.ts';
+export * from './relay/index.ts';
+export { RelayAnnouncer, defaultRelayAnnouncerOptions, type RelayAnnouncerOptions } from './relay/announcer.ts';

@@ -1,7 +1,7 @@
 /**
  * Entry of the `discord-voice-access` process: config from the environment (once, with zod), a
- * discord.js client (REST pointed at a stand-in when DISCORD_API_BASE is set), the bus client, the
- * shared agent runtime, and the voice access agent.
+ * discord.js client (REST and CDN pointed at a stand-in when DISCORD_API_BASE / DISCORD_CDN_BASE are
+ * set), the bus client, the shared agent runtime, and the voice access agent.
  */
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
@@ -9,9 +9,12 @@ import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { BusClient, PrometheanError } from '@promethean/shared';
 import { AgentRuntime, agentBusFrom, type AgentBus } from '@promethean/shared/node';
 import { VoiceAccessAgent } from './agent.ts';
+import { RtpForwarder } from './relay/index.ts';
 import { parseBridgeEnv, type BridgeConfig } from './config.ts';
 import { loadProviderAccess } from './credentials.ts';
+import { DiscordPresence } from './discord/presence.ts';
 import { DiscordVoiceGateway } from './discord/voice-gateway.ts';
+import { DiscordVoiceMembers } from './discord/voice-members.ts';
 
 export const AGENT_ID = 'discord-voice-access';
 
@@ -34,12 +37,16 @@ export async function startBridge(config: BridgeConfig, bus?: AgentBus, env: Rec
   }
   const client = new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates],
-    ...(config.DISCORD_API_BASE ? { rest: { api: config.DISCORD_API_BASE } } : {}),
+    rest: { ...(config.DISCORD_API_BASE ? { api: config.DISCORD_API_BASE } : {}), ...(config.DISCORD_CDN_BASE ? { cdn: config.DISCORD_CDN_BASE } : {}) },
   });
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   await client.login(access.botToken);
   await ready;
   let agent: VoiceAccessAgent | undefined;
+  // Each speaker's Opus, on arrival, as its own RTP stream to the SFU ingest.
+  const forwarder = config.PROMETHEAN_SFU_INGEST
+    ? await RtpForwarder.open({ destination: parseHostPort(config.PROMETHEAN_SFU_INGEST), onStream: (e) => agent?.onRelayStream(e) })
+    : undefined;
   const runtime = new AgentRuntime({
     id: AGENT_ID,
     kind: 'access',
@@ -56,6 +63,10 @@ export async function startBridge(config: BridgeConfig, bus?: AgentBus, env: Rec
     allows: access.allows,
     healthIntervalMs: config.BRIDGE_HEALTH_INTERVAL_MS,
     session: { receive: { speaker: { jitter: { playoutDelayMs: config.BRIDGE_PLAYOUT_DELAY_MS } } } },
+    sfuRelay: forwarder,
+    members: new DiscordVoiceMembers(client),
+    presence: new DiscordPresence(client),
+    listeners: { announces: (guildId) => access.voice(guildId).announce_listeners },
   });
   agent.start();
   runtime.start();
@@ -69,12 +80,20 @@ export async function startBridge(config: BridgeConfig, bus?: AgentBus, env: Rec
       closing ??= (async () => {
         a.stop();
         runtime.stop();
+        await forwarder?.close();
         await client.destroy();
         busClient?.close();
       })();
       return closing;
     },
   };
+}
+
+/** `host:port` (IPv6 hosts in brackets) → a destination. */
+export function parseHostPort(value: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new PrometheanError('bad_config', `PROMETHEAN_SFU_INGEST: "${value}" is not host:port`, { path: 'PROMETHEAN_SFU_INGEST' });
+  return { host: m[1]!, port: Number(m[2]) };
 }
 
 async function main(): Promise<number> {

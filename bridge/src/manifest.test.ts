@@ -7,7 +7,9 @@ describe('bridge agent manifest', () => {
     const m = await loadManifest(fileURLToPath(new URL('../agent.yml', import.meta.url)));
     expect(m.id).toBe('discord-voice-access');
     expect(m.kind).toBe('access');
-    expect(m.inputs).toEqual(['voice.control.join', 'voice.control.leave', 'voice.control.set-bitrate', 'voice.play.pcm.out', 'voice.play.opus']);
+    expect(m.inputs).toEqual(['voice.control.join', 'voice.control.leave', 'voice.control.set-bitrate', 'voice.play.pcm.out', 'voice.play.opus', 'voice.listeners']);
+    expect(m.outputs).toContain('voice.relay.streams');
+    expect(m.outputs).toContain('voice.members');
     expect(m.health_interval_s).toBe(1);
   });
 });

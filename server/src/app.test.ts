@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditListen, carriesVoice } from './app.ts';
 import { startTempHub, type TempHub } from './hub/testing.ts';
 import { openPgliteStore, PGLITE_MEMORY, type Store } from './store/index.ts';
-import { mountLoginPage } from './web/login-page.ts';
+import { mountConsole } from './web/console.ts';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('carriesVoice', () => {
   it.each([
@@ -48,21 +51,44 @@ describe('listen audit', () => {
   });
 });
 
-describe('login page', () => {
+describe('console serving', () => {
   let hub: TempHub;
+  let dist: string;
   beforeAll(async () => {
-    hub = await startTempHub({ mount: (app) => mountLoginPage(app as never) });
+    dist = await mkdtemp(join(tmpdir(), 'console-dist-'));
+    await mkdir(join(dist, 'assets'));
+    await writeFile(join(dist, 'index.html'), '<!doctype html><title>console</title><script type="module" src="/assets/app-abc.js"></script>');
+    await writeFile(join(dist, 'assets', 'app-abc.js'), 'console.log(1)');
+    hub = await startTempHub({ mount: (app) => mountConsole(app, dist) });
   });
-  afterAll(() => hub.dispose());
+  afterAll(async () => {
+    await hub.dispose();
+    await rm(dist, { recursive: true, force: true });
+  });
 
-  it('GET /login serves the page that exchanges the fragment token; / redirects there', async () => {
-    const page = await fetch(`${hub.httpUrl}/login`);
-    expect(page.status).toBe(200);
-    const html = await page.text();
-    expect(html).toContain("fetch('/api/session'");
-    expect(html).toContain('location.hash');
-    const root = await fetch(`${hub.httpUrl}/`, { redirect: 'manual' });
-    expect(root.status).toBe(302);
-    expect(root.headers.get('location')).toBe('/login');
+  it('GET / and /login serve the built index.html with a strict CSP; assets are cached immutably', async () => {
+    for (const path of ['/', '/login']) {
+      const page = await fetch(`${hub.httpUrl}${path}`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>console</title>');
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(page.headers.get('cache-control')).toBe('no-store');
+    }
+    const asset = await fetch(`${hub.httpUrl}/assets/app-abc.js`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    expect((await fetch(`${hub.httpUrl}/assets/../index.html`)).status).not.toBe(500);
+    expect((await fetch(`${hub.httpUrl}/assets/nope.js`)).status).toBe(404);
+  });
+
+  it('says how to build the console when the build is missing', async () => {
+    const empty = await startTempHub({ mount: (app) => mountConsole(app, join(dist, 'missing')) });
+    try {
+      const page = await fetch(`${empty.httpUrl}/`);
+      expect(page.status).toBe(503);
+      expect(await page.text()).toContain('npm run build:web');
+    } finally {
+      await empty.dispose();
+    }
   });
 });

@@ -4,14 +4,20 @@
  * providers.yml is read with credentials left unresolved. `server/src/main.ts` runs it as the child
  * process that `promethean start` (the supervisor) spawns; tests call {@link startServer} directly.
  */
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ProviderRegistry } from '@promethean/shared';
+import { BusClient, makeEnvelope, type ProviderRegistry } from '@promethean/shared';
 import { createHub, type Hub } from './hub/index.ts';
 import type { Principal } from './hub/index.ts';
+import { ListenService } from './listen/service.ts';
+import { mountListenRoutes } from './listen/routes.ts';
+import { RelayStreams, type RelayAnnouncement } from './listen/streams.ts';
+import { createWeriftSfu, type Sfu, type SfuOptions } from './sfu/index.ts';
 import { createStore, type Store } from './store/index.ts';
 import { loadProvidersForStart } from './supervisor/providers.ts';
-import { mountLoginPage } from './web/login-page.ts';
+import { mountAuditRoutes } from './web/audit-routes.ts';
+import { mountConsole } from './web/console.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 
@@ -29,6 +35,12 @@ export interface ServerOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Progress lines. */
   log: (line: string) => void;
+  /** SFU settings (ingest port, announced address, ICE port range). */
+  sfu: Partial<SfuOptions>;
+  /** The console's build (Vite output). */
+  consoleDir: string;
+  /** The origin browsers use when the hub is behind a proxy (`https://…`). */
+  publicOrigin: string | undefined;
 }
 
 export const defaultServerOptions = {
@@ -39,14 +51,20 @@ export const defaultServerOptions = {
   databaseUrl: undefined,
   env: {},
   log: (line: string) => console.error(line),
+  sfu: {},
+  consoleDir: join(PROJECT_ROOT, 'web', 'dist'),
+  publicOrigin: undefined,
 } satisfies Partial<ServerOptions>;
 
 export interface Server {
   hub: Hub;
   store: Store;
   registry: ProviderRegistry;
-  /** A fresh one-time owner login link. */
-  loginLink(): string;
+  sfu: Sfu;
+  streams: RelayStreams;
+  listen: ListenService;
+  /** A fresh one-time owner login link, stored before it is handed out. */
+  loginLink(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -54,37 +72,89 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
   const o: ServerOptions = { ...defaultServerOptions, ...options };
   const { registry } = await loadProvidersForStart(o.providersFile, o.env);
   const store = await createStore(o.databaseUrl ? { databaseUrl: o.databaseUrl } : { dataDir: join(o.dataDir, 'pglite') });
-  let hub: Hub;
+  const closers: (() => Promise<void> | void)[] = [() => store.close()];
+  const closeAll = async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+  };
   try {
-    hub = await createHub({
+    // Media runs in the SFU's own process, never on the hub's event loop.
+    const sfu = await createWeriftSfu(o.sfu);
+    closers.push(() => sfu.close());
+    const streams = new RelayStreams(sfu);
+    closers.push(() => streams.close());
+    let bus: BusClient | undefined;
+    const listen = new ListenService(
+      streams,
+      store,
+      (info, count) => {
+        try {
+          bus?.publish(
+            makeEnvelope('voice.listeners', { session_id: info.sessionId, guild_id: info.guildId, channel_id: info.channelId, count }, { src: 'server', provider: info.provider, tenant: info.tenant }),
+          );
+        } catch (error) {
+          o.log(`listen: could not announce ${count} listeners of ${info.sessionId}: ${(error as Error).message}`);
+        }
+      },
+      {},
+      o.log,
+    );
+    const loginLink = async (): Promise<string> => {
+      const issued = hub.issueLoginToken();
+      await issued.saved;
+      return `${o.publicOrigin ? new URL(o.publicOrigin).origin : hub.httpUrl}/login#token=${issued.token}`;
+    };
+    const hub: Hub = await createHub({
       dataDir: o.dataDir,
       host: o.host,
       port: o.port,
       writeRuntimeFile: true,
-      mount: (app) => mountLoginPage(app as never),
+      tokenPersistence: store,
+      publicOrigin: o.publicOrigin,
+      mount: (app, ctx) => {
+        mountListenRoutes(app, ctx, listen);
+        mountAuditRoutes(app, ctx, store);
+        // `promethean login`: the operator (who can read the agent key) asks for a fresh link.
+        app.post('/api/login-link', async (c) => {
+          const principal = await ctx.authenticateRequest(c);
+          if (!principal || principal.role !== 'agent') return c.json({ error: { code: 'forbidden', message: 'the agent key is needed to mint a login link' } }, principal ? 403 : 401);
+          return c.json({ link: await loginLink() });
+        });
+        mountConsole(app, o.consoleDir);
+      },
       onSubscribe: (principal, pattern) => auditListen(store, principal, pattern, o.log),
     });
+    closers.push(() => hub.close());
+    // The server's own bus client: relay announcements in, listener counts out.
+    bus = new BusClient({ url: hub.url, token: (await readFile(hub.agentKeyFile, 'utf8')).trim() });
+    const b = bus;
+    closers.push(() => b.close());
+    // Listeners end (and are recorded) while the bus can still announce the new counts.
+    closers.push(() => listen.close());
+    await bus.connect();
+    const ready = bus.subscribe('promethean.p.*.t.*.voice.relay.streams', (env) => {
+      const p = env.payload as Omit<RelayAnnouncement, 'provider' | 'tenant'>;
+      streams.apply({ ...p, provider: env.provider, tenant: env.tenant }).catch((error: unknown) => o.log(`sfu: could not apply the relay streams of ${p.session_id}: ${(error as Error).message}`));
+    });
+    await ready.ready;
+    o.log(`sfu: werift, RTP ingest udp://${sfu.ingest.host}:${sfu.ingest.port}`);
+    let closing: Promise<void> | undefined;
+    return {
+      hub,
+      store,
+      registry,
+      sfu,
+      streams,
+      listen,
+      loginLink,
+      close() {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
   } catch (error) {
-    await store.close();
+    await closeAll();
     throw error;
   }
-  let closing: Promise<void> | undefined;
-  return {
-    hub,
-    store,
-    registry,
-    loginLink() {
-      const { token } = hub.issueLoginToken();
-      return `${hub.httpUrl}/login#token=${token}`;
-    },
-    close() {
-      closing ??= (async () => {
-        await hub.close();
-        await store.close();
-      })();
-      return closing;
-    },
-  };
 }
 
 /** Whether a subscription pattern can carry voice audio (and so is a listen that must be audited). */

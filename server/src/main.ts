@@ -15,6 +15,16 @@ export const ServerEnv = z.object({
   PROMETHEAN_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   PROMETHEAN_PROVIDERS_FILE: z.string().min(1),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** UDP port of the SFU's RTP ingest (0 = any; the supervisor keeps the first one across restarts). */
+  PROMETHEAN_SFU_INGEST_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /** Address the SFU's sockets bind to; a wildcard gathers every host address as ICE candidates. */
+  PROMETHEAN_SFU_LISTEN_IP: z.string().min(1).default('127.0.0.1'),
+  /** Address written into ICE candidates (a server behind a 1:1 NAT). */
+  PROMETHEAN_SFU_ANNOUNCED_ADDRESS: z.string().min(1).optional(),
+  /** ICE port range `MIN-MAX`. */
+  PROMETHEAN_SFU_RTC_PORTS: z.string().regex(/^\d{1,5}-\d{1,5}$/, 'must be MIN-MAX').optional(),
+  /** Where browsers reach the hub when it is behind a proxy (`https://…`). */
+  PROMETHEAN_PUBLIC_URL: z.url().optional(),
 });
 export type ServerConfig = z.infer<typeof ServerEnv>;
 
@@ -24,6 +34,12 @@ export function parseServerEnv(env: Readonly<Record<string, string | undefined>>
   const issue = r.error.issues[0]!;
   const name = issue.path.map(String).join('.');
   throw new PrometheanError('bad_config', `${name}: ${issue.message}`, { path: name });
+}
+
+function rtcPorts(range: string | undefined): { rtcMinPort?: number; rtcMaxPort?: number } {
+  if (!range) return {};
+  const [min, max] = range.split('-').map(Number);
+  return { rtcMinPort: min!, rtcMaxPort: max! };
 }
 
 interface IpcRequest {
@@ -46,15 +62,36 @@ async function main(): Promise<number> {
     providersFile: config.PROMETHEAN_PROVIDERS_FILE,
     databaseUrl: config.DATABASE_URL,
     env: process.env,
+    publicOrigin: config.PROMETHEAN_PUBLIC_URL,
+    sfu: {
+      ingestPort: config.PROMETHEAN_SFU_INGEST_PORT,
+      listenIp: config.PROMETHEAN_SFU_LISTEN_IP,
+      announcedAddress: config.PROMETHEAN_SFU_ANNOUNCED_ADDRESS,
+      ...rtcPorts(config.PROMETHEAN_SFU_RTC_PORTS),
+    },
   });
   const port = Number(new URL(server.hub.httpUrl).port);
-  const ready = { type: 'ready', hub_url: server.hub.url, http_url: server.hub.httpUrl, key_file: server.hub.agentKeyFile, port, pid: process.pid };
+  const ready = {
+    type: 'ready',
+    hub_url: server.hub.url,
+    http_url: server.hub.httpUrl,
+    key_file: server.hub.agentKeyFile,
+    port,
+    sfu_ingest_host: server.sfu.ingest.host,
+    sfu_ingest_port: server.sfu.ingest.port,
+    pid: process.pid,
+  };
   if (process.send) {
     process.send(ready);
     process.on('message', (raw: unknown) => {
       const m = raw as IpcRequest;
       if (typeof m !== 'object' || m === null) return;
-      if (m.type === 'login-link') process.send!({ type: 'login-link', id: m.id, link: server.loginLink() });
+      if (m.type === 'login-link') {
+        server.loginLink().then(
+          (link) => process.send?.({ type: 'login-link', id: m.id, link }),
+          (error: unknown) => process.send?.({ type: 'login-link', id: m.id, error: (error as Error).message }),
+        );
+      }
     });
   } else {
     process.stdout.write(`${JSON.stringify(ready)}\n`);

@@ -61,6 +61,7 @@ describe('parseProvidersConfig()', () => {
       rate: { max_concurrent: 4, requests_per_s: 50 },
       storage: { schema: 'discord_demo', vector_namespace: 'discord__demo' },
       credentials: { bot_token: { env: 'TEST_SECRET_TOKEN' } },
+      voice: { announce_listeners: true, guilds: [] },
     });
     const second = registry.get('discord', 'second-bot');
     expect(second.rate.max_concurrent).toBe(2);
@@ -185,5 +186,47 @@ describe('ProviderRegistry', () => {
     expect(registry.allows('discord', 'demo', { guild_id: '555' })).toBe(false);
     expect(registry.allows('discord', 'second-bot', { guild_id: 'any', channel_id: 'any' })).toBe(true);
     expect(registry.allows('discord', 'nope', { guild_id: '111' })).toBe(false);
+  });
+});
+
+describe('voice settings (providers.yml `voice:`)', () => {
+  const withVoice = (voice: string) => YML.replace('        storage: { schema: custom_schema }\n', () => `        storage: { schema: custom_schema }\n${voice}`);
+
+  it('announce_listeners is on by default for every guild of every tenant, and for unknown tenants', () => {
+    const registry = parseProvidersConfig(YML, ENV);
+    expect(registry.voiceSettings('discord', 'demo', '111')).toEqual({ announce_listeners: true });
+    expect(registry.voiceSettings('discord', 'nope', '111')).toEqual({ announce_listeners: true });
+  });
+
+  it('a tenant-level setting applies to every guild; a guild entry overrides it; ${NAME:-false} interpolates to a boolean', () => {
+    const text = withVoice(`        voice:
+          announce_listeners: \${TEST_ANNOUNCE:-false}
+          guilds:
+            - id: "1100000000000000001"
+              announce_listeners: true
+            - id: "1100000000000000002"
+`);
+    const registry = parseProvidersConfig(text, ENV);
+    expect(registry.get('discord', 'second-bot').voice).toEqual({ announce_listeners: false, guilds: [{ id: '1100000000000000001', announce_listeners: true }, { id: '1100000000000000002' }] });
+    expect(registry.voiceSettings('discord', 'second-bot', '1100000000000000001')).toEqual({ announce_listeners: true });
+    expect(registry.voiceSettings('discord', 'second-bot', '1100000000000000002')).toEqual({ announce_listeners: false });
+    expect(registry.voiceSettings('discord', 'second-bot', '999')).toEqual({ announce_listeners: false });
+    expect(registry.voiceSettings('discord', 'demo', '999')).toEqual({ announce_listeners: true });
+    expect(parseProvidersConfig(text, { ...ENV, TEST_ANNOUNCE: 'true' }).voiceSettings('discord', 'second-bot', '999')).toEqual({ announce_listeners: true });
+  });
+
+  it('rejects a non-boolean, an unquoted (numeric) guild id, "*", a duplicate guild and unknown keys, naming the field', () => {
+    const bad: Array<[string, string]> = [
+      ['        voice: { announce_listeners: sometimes }\n', 'providers.discord.tenants.1.voice.announce_listeners'],
+      ['        voice: { guilds: [{ id: 1100000000000000001, announce_listeners: false }] }\n', 'providers.discord.tenants.1.voice.guilds.0.id'],
+      ['        voice: { guilds: [{ id: "*", announce_listeners: false }] }\n', 'providers.discord.tenants.1.voice.guilds.0.id'],
+      ['        voice: { guilds: [{ id: "1" }, { id: "1" }] }\n', 'providers.discord.tenants.1.voice.guilds.1.id'],
+      ['        voice: { announce: true }\n', 'providers.discord.tenants.1.voice.announce'],
+    ];
+    for (const [voice, path] of bad) {
+      const error = configError(withVoice(voice));
+      expect(error.code, voice).toBe('bad_config');
+      expect(error.path, voice).toBe(path);
+    }
   });
 });

@@ -26,6 +26,26 @@ const IdOrStar = z
   .min(1)
   .max(128);
 const SqlName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
+/** A YAML boolean, or `"true"` / `"false"` as an interpolated `${NAME:-true}` gives it. */
+const Bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }));
+
+/** Voice settings of one guild; unset fields fall back to the tenant's. */
+const VoiceGuildSchema = z
+  .object({ id: IdOrStar.refine((v) => v !== '*', 'must be one guild id (the tenant-level setting covers every guild)'), announce_listeners: Bool.optional() })
+  .strict();
+const VoiceSchema = z
+  .object({
+    /** The bot's presence says how many moderators listen ("Relaying to 2 moderators"). */
+    announce_listeners: Bool.default(true),
+    /** Per-guild overrides, as a list so that ids stay quoted strings. */
+    guilds: z.array(VoiceGuildSchema).max(10_000).default([]),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    v.guilds.forEach((g, i) => {
+      if (v.guilds.findIndex((o) => o.id === g.id) !== i) ctx.addIssue({ code: 'custom', path: ['guilds', i, 'id'], message: `duplicate guild "${g.id}"` });
+    });
+  });
 
 const TenantSchema = z
   .object({
@@ -40,6 +60,7 @@ const TenantSchema = z
       .strict()
       .default({ max_concurrent: 4, requests_per_s: 50 }),
     storage: z.object({ schema: SqlName.optional(), vector_namespace: z.string().regex(/^[a-z0-9_-]{1,128}$/).optional() }).strict().default({}),
+    voice: VoiceSchema.default({ announce_listeners: true, guilds: [] }),
   })
   .strict();
 
@@ -76,6 +97,14 @@ export interface TenantConfig {
   storage: { schema: string; vector_namespace: string };
   /** Credential name → the variable it came from. Never the value. */
   credentials: Record<string, { env: string }>;
+  /** Voice settings for the tenant, with per-guild overrides. */
+  voice: { announce_listeners: boolean; guilds: { id: string; announce_listeners?: boolean }[] };
+}
+
+/** A guild's effective voice settings ({@link ProviderRegistry.voiceSettings}). */
+export interface VoiceSettings {
+  /** Show the number of listening moderators in the bot's presence. */
+  announce_listeners: boolean;
 }
 
 type Secrets = Readonly<Record<string, string>>;
@@ -134,6 +163,17 @@ export class ProviderRegistry {
     if (!t) return false;
     const has = (list: string[], id: string) => list.includes('*') || list.includes(id);
     return has(t.allow.guilds, where.guild_id) && (where.channel_id === undefined || has(t.allow.channels, where.channel_id));
+  }
+
+  /**
+   * A guild's voice settings: what its entry in `voice.guilds` sets, else the tenant's `voice`
+   * settings. An unknown tenant gets the built-in defaults (announcing on).
+   */
+  voiceSettings(provider: string, tenant: string, guildId: string): VoiceSettings {
+    const voice = this.find(provider, tenant)?.voice;
+    if (!voice) return { announce_listeners: true };
+    const entry = voice.guilds.find((g) => g.id === guildId);
+    return { announce_listeners: entry?.announce_listeners ?? voice.announce_listeners };
   }
 
   /** The tenant's credentials, for the access agent whose handle this is; `forbidden` for anyone else. */
@@ -250,6 +290,10 @@ export function parseProvidersConfig(yamlText: string, env: Env, source = 'provi
           vector_namespace: t.storage.vector_namespace ?? `${provider}__${t.id}`,
         },
         credentials,
+        voice: {
+          announce_listeners: t.voice.announce_listeners,
+          guilds: t.voice.guilds.map((g) => (g.announce_listeners === undefined ? { id: g.id } : { id: g.id, announce_listeners: g.announce_listeners })),
+        },
       });
     });
   }

@@ -28,6 +28,7 @@ export class BusCollector {
   readonly pcm: PcmRecord[] = [];
   readonly health: Array<PayloadOf<'voice.health'> & { at: number }> = [];
   readonly states: PayloadOf<'voice.state.connected'>[] = [];
+  readonly members: PayloadOf<'voice.members'>[] = [];
   readonly errors: Envelope[] = [];
   readonly client: BusClient;
 
@@ -44,6 +45,7 @@ export class BusCollector {
         this.pcm.push({ userId: p.user_id, ts: BigInt(p.ts_monotonic_ns), seq: p.rtp.seq, timestamp: p.rtp.timestamp, concealed: p.rtp.concealed, pcm: new Int16Array(a.slice().buffer) });
       } else if (env.intent === 'voice.health') this.health.push({ ...(env.payload as PayloadOf<'voice.health'>), at: performance.now() });
       else if (env.intent === 'voice.state.connected') this.states.push(env.payload as PayloadOf<'voice.state.connected'>);
+      else if (env.intent === 'voice.members') this.members.push(env.payload as PayloadOf<'voice.members'>);
     });
     const errors = this.client.subscribe(`promethean.p.*.t.*.error`, (env) => void this.errors.push(env));
     await Promise.all([voice.ready, errors.ready]);
@@ -90,8 +92,11 @@ export interface BridgeProcess {
   stop(): Promise<void>;
 }
 
-/** Spawns the bridge; the stand-in's guild is put on the tenant's allow-list through DISCORD_GUILD_ID, as `promethean start` does. */
-export function spawnBridge(hub: Hub, standin: { certPath: string; restApi: string; guildId: string }, extraEnv: Record<string, string> = {}): BridgeProcess {
+/**
+ * Spawns the bridge; the stand-in's guild is put on the tenant's allow-list through DISCORD_GUILD_ID, as
+ * `promethean start` does, and avatar URLs point at the stand-in's CDN when it has one.
+ */
+export function spawnBridge(hub: Hub, standin: { certPath: string; restApi: string; guildId: string; cdnBase?: string }, extraEnv: Record<string, string> = {}): BridgeProcess {
   const child = spawn(process.execPath, [MAIN], {
     env: {
       ...process.env,
@@ -102,6 +107,7 @@ export function spawnBridge(hub: Hub, standin: { certPath: string; restApi: stri
       DISCORD_BOT_TOKEN: 'standin-fake-token',
       PROMETHEAN_PROVIDERS_FILE: PROVIDERS_FILE,
       DISCORD_API_BASE: standin.restApi,
+      ...(standin.cdnBase ? { DISCORD_CDN_BASE: standin.cdnBase } : {}),
       DISCORD_GUILD_ID: standin.guildId,
       BRIDGE_LOG_LEVEL: 'warn',
       ...extraEnv,

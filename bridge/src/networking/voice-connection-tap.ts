@@ -25,6 +25,8 @@ export interface VoiceConnectionTapEvents {
   ssrcMap: [];
   /** A speaker's ssrc left the map; its stream should end. */
   ssrcRemoved: [ssrc: number];
+  /** A user left the voice connection (op 13): their relayed stream ends. */
+  speakerGone: [userId: string];
   /** Keys arrived (Ready) or were lost (reconnecting). */
   keys: [ready: boolean];
 }
@@ -163,6 +165,7 @@ export class VoiceConnectionTap extends EventEmitter<VoiceConnectionTapEvents> {
 
   private onSsrcDelete = (data: VoiceUserData): void => {
     this.emit('ssrcRemoved', data.audioSSRC);
+    this.emit('speakerGone', data.userId);
     this.emit('ssrcMap');
   };
 }

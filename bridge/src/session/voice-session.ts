@@ -38,6 +38,8 @@ export interface VoiceSessionIds {
 export interface VoiceSessionEvents {
   /** The status for `voice.state.connected` changed, or the ssrc map did. */
   state: [];
+  /** A user left the voice connection. */
+  speakerGone: [userId: string];
 }
 
 export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
@@ -70,6 +72,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.tap.on('closeCode', (code) => this.onCloseCode(code));
     this.tap.on('ssrcMap', () => this.emit('state'));
     this.tap.on('ssrcRemoved', (ssrc) => this.receive.removeSsrc(ssrc));
+    this.tap.on('speakerGone', (userId) => this.emit('speakerGone', userId));
     connection.on('stateChange', this.onConnectionState);
     this.onConnectionState(connection.state, connection.state);
     this.playout = new PlayoutTimer(this.options.clock, () => this.tick(), this.options.playout);

@@ -49,8 +49,12 @@ describe('promethean CLI', () => {
 });
 
 function runTap(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCli(['tap', ...args]);
+}
+
+function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/promethean.mjs'), 'tap', ...args], { cwd: PROJECT_ROOT });
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/promethean.mjs'), ...args], { cwd: PROJECT_ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -101,6 +105,14 @@ describe('promethean start', () => {
       const again = await fetch(new URL('/api/session', url), { method: 'POST', headers: { authorization: `Bearer ${token}` } });
       expect(again.status).toBe(401);
       expect((await stat(join(dataDir, 'runtime.json'))).mode & 0o777).toBe(0o600);
+      // `promethean login` mints another one-time link from the running server.
+      const login = await runCli(['login', '--data-dir', dataDir]);
+      expect(login.code, login.stderr).toBe(0);
+      const fresh = new URL(login.stdout.trim());
+      expect(fresh.origin).toBe(url.origin);
+      const freshToken = new URLSearchParams(fresh.hash.slice(1)).get('token');
+      expect(freshToken).not.toBe(token);
+      expect((await fetch(new URL('/api/session', url), { method: 'POST', headers: { authorization: `Bearer ${freshToken}` } })).status).toBe(200);
       expect(stderr).toContain('PROMETHEAN_TEST_UNSET_CREDENTIAL unset) — starting the built-in Discord stand-in');
       // The simulated speakers reach the bus through the bridge: tap records one WAV per speaker.
       const out = join(dataDir, 'tap');

@@ -2,11 +2,12 @@
 import { PrometheanError } from '@promethean/shared';
 import type { Command } from './args.ts';
 import { benchCommand } from './commands/bench.ts';
+import { loginCommand } from './commands/login.ts';
 import { standinCommand } from './commands/standin.ts';
 import { startCommand } from './commands/start.ts';
 import { tapCommand } from './commands/tap.ts';
 
-export const COMMANDS: readonly Command[] = [startCommand, standinCommand, tapCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [startCommand, loginCommand, standinCommand, tapCommand, benchCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bearerToken, loadOrCreateAgentKey, maySubscribe, TokenStore } from './auth.ts';
 import { readRuntimeFile, writeRuntimeFile } from './runtime-file.ts';
+import { openPgliteStore, PGLITE_MEMORY } from '../store/index.ts';
 
 const KEY = 'a'.repeat(64);
+const SID = expect.stringMatching(/^[0-9a-f]{16}$/);
 
 describe('TokenStore', () => {
   it('authenticate() knows the agent key and nothing else', () => {
@@ -16,26 +18,68 @@ describe('TokenStore', () => {
     expect(store.authenticate(undefined)).toBeUndefined();
   });
 
-  it('a login token is single-use and expires; the session keeps its scope', () => {
+  it('a login token is single-use and expires; the session keeps its scope', async () => {
     let now = 1_000_000;
     const store = new TokenStore(KEY, { loginMs: 1000, sessionMs: 5000 }, () => now);
     const login = store.issueLoginToken({ tenant: 'demo', guild: 'g1' });
     expect(login.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(store.authenticate(login.token)).toBeUndefined(); // not a session token
-    const session = store.exchangeLoginToken(login.token);
-    expect(store.authenticate(session.token)).toEqual({ role: 'owner', tenant: 'demo', guild: 'g1' });
-    expect(() => store.exchangeLoginToken(login.token)).toThrow(expect.objectContaining({ code: 'unauthenticated' }));
+    const session = await store.exchangeLoginToken(login.token);
+    expect(store.authenticate(session.token)).toEqual({ role: 'owner', tenant: 'demo', guild: 'g1', sid: SID });
+    await expect(store.exchangeLoginToken(login.token)).rejects.toMatchObject({ code: 'unauthenticated' });
     const late = store.issueLoginToken({ tenant: 'demo' });
     now += 1000;
-    expect(() => store.exchangeLoginToken(late.token)).toThrow(expect.objectContaining({ code: 'unauthenticated' }));
+    await expect(store.exchangeLoginToken(late.token)).rejects.toMatchObject({ code: 'unauthenticated' });
     now += 4000;
     expect(store.authenticate(session.token)).toBeUndefined(); // session expired
   });
 
-  it('exchangeLoginToken() rejects malformed tokens with unauthenticated', () => {
+  it('exchangeLoginToken() rejects malformed tokens with unauthenticated', async () => {
     const store = new TokenStore(KEY, { loginMs: 1000, sessionMs: 1000 });
     for (const t of ['', 'short', 'x'.repeat(500), 'has space in it........']) {
-      expect(() => store.exchangeLoginToken(t)).toThrow(expect.objectContaining({ code: 'unauthenticated' }));
+      await expect(store.exchangeLoginToken(t)).rejects.toMatchObject({ code: 'unauthenticated' });
+    }
+  });
+
+  it('with a store, logins and sessions survive a restart (a new TokenStore); a login still works once; revoked sessions stay out', async () => {
+    const db = await openPgliteStore({ dataDir: PGLITE_MEMORY });
+    await db.migrate();
+    try {
+      const before = new TokenStore(KEY, { loginMs: 60_000, sessionMs: 60_000 }, Date.now, db);
+      const login = before.issueLoginToken({ tenant: 'demo', channel: 'c1' });
+      await login.saved;
+      const kept = before.issueSessionToken({ role: 'moderator', tenant: 'demo', guild: 'g1' });
+      const revoked = before.issueSessionToken({ role: 'moderator', tenant: 'demo' });
+      await Promise.all([kept.saved, revoked.saved]);
+      before.revoke(revoked.token);
+
+      const after = new TokenStore(KEY, { loginMs: 60_000, sessionMs: 60_000 }, Date.now, db);
+      expect(after.authenticate(kept.token)).toBeUndefined(); // not in this process's memory…
+      expect(await after.authenticateAsync(kept.token)).toEqual({ role: 'moderator', tenant: 'demo', guild: 'g1', sid: SID }); // …but in the store
+      await expect.poll(() => after.authenticateAsync(revoked.token)).toBeUndefined();
+      const session = await after.exchangeLoginToken(login.token);
+      expect(session.principal).toEqual({ role: 'owner', tenant: 'demo', channel: 'c1', sid: SID });
+      await expect(after.exchangeLoginToken(login.token)).rejects.toMatchObject({ code: 'unauthenticated' });
+      // A third process does not get the used login either, and knows the new session.
+      const third = new TokenStore(KEY, { loginMs: 60_000, sessionMs: 60_000 }, Date.now, db);
+      await expect(third.exchangeLoginToken(login.token)).rejects.toMatchObject({ code: 'unauthenticated' });
+      expect(await third.authenticateAsync(session.token)).toEqual({ role: 'owner', tenant: 'demo', channel: 'c1', sid: SID });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a login exchanged in the issuing process is marked used in the store, so a restart cannot reuse it', async () => {
+    const db = await openPgliteStore({ dataDir: PGLITE_MEMORY });
+    await db.migrate();
+    try {
+      const first = new TokenStore(KEY, { loginMs: 60_000, sessionMs: 60_000 }, Date.now, db);
+      const login = first.issueLoginToken({ tenant: 'demo' });
+      await first.exchangeLoginToken(login.token);
+      const second = new TokenStore(KEY, { loginMs: 60_000, sessionMs: 60_000 }, Date.now, db);
+      await expect(second.exchangeLoginToken(login.token)).rejects.toMatchObject({ code: 'unauthenticated' });
+    } finally {
+      await db.close();
     }
   });
 });

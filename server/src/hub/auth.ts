@@ -1,7 +1,8 @@
 /**
  * Hub authentication. Agents present the 256-bit key from `<dataDir>/agent.key`; browsers present a
- * session token obtained by exchanging a one-time owner login token. Every token is a random 256-bit
- * value; only its sha-256 is kept in memory.
+ * session (an HttpOnly cookie) obtained by exchanging a one-time owner login token. Every token is a
+ * random 256-bit value; only its sha-256 is kept, in memory and, through {@link TokenPersistence},
+ * in the store, so logins and sessions survive a restart of the server.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -17,6 +18,8 @@ export interface Principal {
   tenant: string | null;
   guild?: string;
   channel?: string;
+  /** The session's id: the first 16 hex digits of its token's sha-256 (never the token). Absent for agents. */
+  sid?: string;
 }
 
 export interface SessionScope {
@@ -28,14 +31,63 @@ export interface SessionScope {
 export interface IssuedToken {
   token: string;
   expires_at: string;
+  /** Settles once the token is in the store (immediately without persistence). */
+  saved: Promise<void>;
 }
+
+/** A token's scope as the store keeps it. */
+export interface PersistedScope {
+  provider: string;
+  tenant: string;
+  guild_id?: string | undefined;
+  channel_id?: string | undefined;
+}
+
+/** A token row as the store returns it. */
+export interface PersistedToken {
+  token_hash: string;
+  kind: 'login' | 'session' | 'agent';
+  role: Role;
+  scope: PersistedScope[];
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+/** Where tokens are kept across restarts (the Store satisfies it). */
+export interface TokenPersistence {
+  putToken(token: { token_hash: string; kind: 'login' | 'session'; role: Role; scope: PersistedScope[]; expires_at: string }): Promise<void>;
+  getToken(tokenHash: string): Promise<PersistedToken | undefined>;
+  /** Marks a login token used; answers it only the first time, and only while valid. */
+  consumeToken(tokenHash: string): Promise<PersistedToken | undefined>;
+  revokeToken(tokenHash: string): Promise<boolean>;
+}
+
+/** Name of the session cookie. */
+export const SESSION_COOKIE = 'promethean_session';
 
 interface StoredToken {
   principal: Principal;
   expiresAt: number;
+  /** The store write of this token, when there is one. */
+  saved?: Promise<void>;
 }
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{16,128}$/;
+
+/** A session's public id, derived from its token hash. */
+export function sessionId(tokenHash: string): string {
+  return tokenHash.slice(0, 16);
+}
+
+function toScope(principal: Principal): PersistedScope[] {
+  return [{ provider: '*', tenant: principal.tenant ?? '*', ...(principal.guild ? { guild_id: principal.guild } : {}), ...(principal.channel ? { channel_id: principal.channel } : {}) }];
+}
+
+function fromRow(row: PersistedToken): Principal | undefined {
+  const scope = row.scope[0];
+  if (!scope || scope.tenant === '*' || row.role === 'agent') return undefined;
+  return { role: row.role, tenant: scope.tenant, ...(scope.guild_id ? { guild: scope.guild_id } : {}), ...(scope.channel_id ? { channel: scope.channel_id } : {}), sid: sessionId(row.token_hash) };
+}
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -68,20 +120,25 @@ export async function loadOrCreateAgentKey(dataDir: string): Promise<{ key: stri
   return { key, path };
 }
 
+/** Sessions kept in memory at most; beyond it the oldest are forgotten here (the store still has them). */
+const MAX_CACHED_SESSIONS = 10_000;
+
 export class TokenStore {
   readonly #agentKeyHash: Buffer;
   readonly #sessions = new Map<string, StoredToken>();
   readonly #logins = new Map<string, StoredToken>();
   private readonly ttl: { loginMs: number; sessionMs: number };
   private readonly now: () => number;
+  private readonly persistence: TokenPersistence | undefined;
 
-  constructor(agentKey: string, ttl: { loginMs: number; sessionMs: number }, now: () => number = Date.now) {
+  constructor(agentKey: string, ttl: { loginMs: number; sessionMs: number }, now: () => number = Date.now, persistence?: TokenPersistence) {
     this.#agentKeyHash = sha256(agentKey);
     this.ttl = ttl;
     this.now = now;
+    this.persistence = persistence;
   }
 
-  /** Resolves a bearer token to its principal; undefined when unknown or expired. */
+  /** Resolves a bearer token to its principal from memory; undefined when unknown or expired. */
   authenticate(token: string | undefined): Principal | undefined {
     if (!token || token.length > 256) return undefined;
     const hash = sha256(token);
@@ -96,41 +153,91 @@ export class TokenStore {
     return stored.principal;
   }
 
+  /** Like {@link authenticate}, then asks the store for a session issued before a restart. */
+  async authenticateAsync(token: string | undefined): Promise<Principal | undefined> {
+    const known = this.authenticate(token);
+    if (known || !token || !TOKEN_RE.test(token) || !this.persistence) return known;
+    const key = sha256(token).toString('hex');
+    const row = await this.persistence.getToken(key);
+    if (!row || row.kind !== 'session' || row.revoked_at !== null) return undefined;
+    const expiresAt = Date.parse(row.expires_at);
+    const principal = fromRow(row);
+    if (!principal || !(expiresAt > this.now())) return undefined;
+    this.#remember(key, { principal, expiresAt });
+    return principal;
+  }
+
   /** A fresh one-time owner token for the login link. */
   issueLoginToken(scope: SessionScope): IssuedToken {
     this.#prune();
-    return this.#issue(this.#logins, { role: 'owner', ...scope }, this.ttl.loginMs);
+    return this.#issue(this.#logins, 'login', { role: 'owner', ...scope }, this.ttl.loginMs);
   }
 
   /**
    * Exchanges a login token for a session token with the same scope. The login token is consumed
-   * even when it is presented twice at once; a reused, unknown or expired one throws `unauthenticated`.
+   * even when it is presented twice at once; a reused, unknown or expired one rejects with
+   * `unauthenticated`. The session is in the store before this resolves.
    */
-  exchangeLoginToken(loginToken: string): IssuedToken & { principal: Principal } {
+  async exchangeLoginToken(loginToken: string): Promise<IssuedToken & { principal: Principal }> {
     if (!TOKEN_RE.test(loginToken)) throw new PrometheanError('unauthenticated', 'not a login token');
     const key = sha256(loginToken).toString('hex');
     const stored = this.#logins.get(key);
     this.#logins.delete(key);
-    if (!stored || stored.expiresAt <= this.now()) throw new PrometheanError('unauthenticated', 'login token is unknown, used or expired');
-    const issued = this.#issue(this.#sessions, stored.principal, this.ttl.sessionMs);
-    return { ...issued, principal: stored.principal };
+    let principal: Principal | undefined;
+    if (stored && stored.expiresAt > this.now()) {
+      // Issued by this process: memory decided single use; the store only records it.
+      principal = stored.principal;
+      if (this.persistence) {
+        await stored.saved?.catch(() => undefined);
+        await this.persistence.consumeToken(key).catch(() => undefined);
+      }
+    } else if (!stored && this.persistence) {
+      // Issued before a restart: the store decides single use.
+      const row = await this.persistence.consumeToken(key);
+      principal = row && row.kind === 'login' && Date.parse(row.expires_at) > this.now() ? fromRow(row) : undefined;
+    }
+    if (!principal) throw new PrometheanError('unauthenticated', 'login token is unknown, used or expired');
+    const issued = this.#issue(this.#sessions, 'session', principal, this.ttl.sessionMs);
+    await issued.saved;
+    return { ...issued, principal: this.authenticate(issued.token) ?? principal };
   }
 
   /** Issues a session token directly (CLI, tests, a moderator invite). */
   issueSessionToken(principal: Principal & { tenant: string }): IssuedToken {
     this.#prune();
-    return this.#issue(this.#sessions, principal, this.ttl.sessionMs);
+    return this.#issue(this.#sessions, 'session', principal, this.ttl.sessionMs);
   }
 
   revoke(token: string): boolean {
-    return this.#sessions.delete(sha256(token).toString('hex'));
+    const key = sha256(token).toString('hex');
+    const known = this.#sessions.delete(key);
+    this.persistence?.revokeToken(key).catch(() => undefined);
+    return known;
   }
 
-  #issue(map: Map<string, StoredToken>, principal: Principal, ttlMs: number): IssuedToken {
+  #issue(map: Map<string, StoredToken>, kind: 'login' | 'session', principal: Principal, ttlMs: number): IssuedToken {
     const token = newToken();
     const expiresAt = this.now() + ttlMs;
-    map.set(sha256(token).toString('hex'), { principal: { ...principal }, expiresAt });
-    return { token, expires_at: new Date(expiresAt).toISOString() };
+    const key = sha256(token).toString('hex');
+    const expires_at = new Date(expiresAt).toISOString();
+    const saved = this.persistence
+      ? this.persistence.putToken({ token_hash: key, kind, role: principal.role, scope: toScope(principal), expires_at })
+      : Promise.resolve();
+    // A caller that does not wait for the store must not see an unhandled rejection.
+    saved.catch(() => undefined);
+    const { sid: _previous, ...scope } = principal;
+    const stored: StoredToken = { principal: kind === 'session' ? { ...scope, sid: sessionId(key) } : scope, expiresAt, saved };
+    if (map === this.#sessions) this.#remember(key, stored);
+    else map.set(key, stored);
+    return { token, expires_at, saved };
+  }
+
+  #remember(key: string, stored: StoredToken): void {
+    if (this.#sessions.size >= MAX_CACHED_SESSIONS) {
+      const oldest = this.#sessions.keys().next().value;
+      if (oldest !== undefined) this.#sessions.delete(oldest);
+    }
+    this.#sessions.set(key, stored);
   }
 
   #prune(): void {
@@ -160,6 +267,11 @@ export function maySubscribe(principal: Principal, tokens: readonly string[]): b
     tokens[3] === 't' &&
     tokens[4] === principal.tenant
   );
+}
+
+/** Whether a string has the shape of one of our tokens (43 base64url characters and the like). */
+export function isTokenShaped(value: string): boolean {
+  return TOKEN_RE.test(value);
 }
 
 /** The bearer token of a request: `Authorization: Bearer <t>` or `?token=<t>`. */

@@ -98,20 +98,37 @@ describe('hub auth', () => {
     await c.opened();
   });
 
-  it('POST /api/session exchanges a one-time login token; a second use gets 401', async () => {
+  it('POST /api/session exchanges a one-time login token for an HttpOnly SameSite=Strict cookie (no token in the body); a second use gets 401', async () => {
     hub = await startTempHub();
     const login = hub.issueLoginToken({ tenant: 'demo' });
     const res = await fetch(`${hub.httpUrl}/api/session`, { method: 'POST', body: JSON.stringify({ token: login.token }), headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(200);
-    const session = (await res.json()) as { token: string; role: string; tenant: string };
-    expect(session).toMatchObject({ role: 'owner', tenant: 'demo' });
-    expect(session.token).not.toBe(login.token);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ role: 'owner', tenant: 'demo' });
+    expect(JSON.stringify(body)).not.toMatch(/[A-Za-z0-9_-]{43}/);
+    const setCookie = res.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^promethean_session=[A-Za-z0-9_-]{43};/);
+    expect(setCookie).toContain('HttpOnly');
+    expect(setCookie).toContain('SameSite=Strict');
+    expect(setCookie).not.toContain('Secure'); // plain http on loopback
+    const cookie = setCookie.split(';')[0]!;
     const again = await fetch(`${hub.httpUrl}/api/session`, { method: 'POST', headers: { authorization: `Bearer ${login.token}` } });
     expect(again.status).toBe(401);
     // The login token itself is not a session token.
     await expect(new RecordingClient(hub.url, login.token).opened()).rejects.toThrow('HTTP 401');
-    const c = await client(session.token);
+    // The cookie opens /api/me and the bus, from the hub's own origin only.
+    const me = await fetch(`${hub.httpUrl}/api/me`, { headers: { cookie } });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ role: 'owner', tenant: 'demo' });
+    const c = new RecordingClient(hub.url, undefined, { cookie, origin: hub.httpUrl });
+    clients.push(c);
+    await c.opened();
     await c.subscribe('promethean.p.*.t.demo.>');
+    await expect(new RecordingClient(hub.url, undefined, { cookie, origin: 'http://evil.example' }).opened()).rejects.toThrow('HTTP 401');
+    expect((await fetch(`${hub.httpUrl}/api/me`, { headers: { cookie, origin: 'http://evil.example' } })).status).toBe(401);
+    // Logging out revokes the session.
+    expect((await fetch(`${hub.httpUrl}/api/logout`, { method: 'POST', headers: { cookie } })).status).toBe(204);
+    expect((await fetch(`${hub.httpUrl}/api/me`, { headers: { cookie } })).status).toBe(401);
   });
 
   it('POST /api/session answers 401 for an unknown token and 413 for a huge body', async () => {

@@ -1,7 +1,9 @@
 /**
  * The embedded bus hub: Hono on @hono/node-server, WebSockets from @hono/node-ws.
- * `GET /healthz`, `GET /metrics` (JSON counters), `POST /api/session` (login token → session token),
- * `GET /bus` (WebSocket; token via `Authorization: Bearer` or `?token=`; 401 before the upgrade).
+ * `GET /healthz`, `GET /metrics` (JSON counters), `POST /api/session` (login token → an HttpOnly
+ * session cookie), `GET /api/me`, `POST /api/logout`, `GET /bus` (WebSocket; agents send their key
+ * as `Authorization: Bearer` (or `?token=`), browsers the session cookie from their own origin; 401
+ * before the upgrade).
  *
  * On `/bus`: a text message is one JSON envelope (publish) or a control object
  * `{ "op": "subscribe" | "unsubscribe", "pattern", "ref"? }`, answered `{ "op": "ack", "ref" }`;
@@ -16,9 +18,10 @@ import { createAdaptorServer } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { getCookie, setCookie } from 'hono/cookie';
 import type { WebSocket } from 'ws';
 import { PrometheanError, type ErrorCode } from '@promethean/shared';
-import { bearerToken, loadOrCreateAgentKey, TokenStore, type IssuedToken, type Principal, type SessionScope } from './auth.ts';
+import { bearerToken, isTokenShaped, loadOrCreateAgentKey, SESSION_COOKIE, TokenStore, type IssuedToken, type Principal, type SessionScope } from './auth.ts';
 import { HubConnection } from './connection.ts';
 import { HubCounters, type HubMetrics } from './metrics.ts';
 import { defaultHubOptions, type HubEnv, type HubOptions } from './options.ts';
@@ -49,13 +52,26 @@ export interface Hub {
 
 type Env = HubEnv;
 
+/** The HTTP status of each typed error; anything else is a 400. */
+const HTTP_STATUS: Partial<Record<ErrorCode, 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503 | 504>> = {
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  invalid_state: 409,
+  oversize: 413,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+  timeout: 504,
+};
+
 export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub> {
   const opts: HubOptions = { ...defaultHubOptions, ...options };
   if (opts.hardMaxFrameBytes < opts.maxFrameBytes) {
     throw new PrometheanError('bad_config', 'hardMaxFrameBytes must be >= maxFrameBytes', { path: 'hardMaxFrameBytes' });
   }
   const { key: agentKey, path: agentKeyFile } = await loadOrCreateAgentKey(opts.dataDir);
-  const tokens = new TokenStore(agentKey, { loginMs: opts.loginTokenTtlMs, sessionMs: opts.sessionTtlMs });
+  const tokens = new TokenStore(agentKey, { loginMs: opts.loginTokenTtlMs, sessionMs: opts.sessionTtlMs }, Date.now, opts.tokenPersistence);
   const counters = new HubCounters();
   const core: HubCore = {
     options: opts,
@@ -74,6 +90,40 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
 
   const authenticate = (c: Context<Env>): Principal | undefined =>
     tokens.authenticate(bearerToken(c.req.header('authorization'), c.req.query('token')));
+
+  /** Whether a request's Origin (when it has one) is the hub's own: the Host it was sent to, or the public origin. */
+  const sameOrigin = (c: Context): boolean => {
+    const origin = c.req.header('origin');
+    if (origin === undefined) return true;
+    const host = c.req.header('host');
+    const own = host ? [`http://${host}`, `https://${host}`] : [];
+    if (opts.publicOrigin) own.push(new URL(opts.publicOrigin).origin);
+    return own.includes(origin);
+  };
+
+  /** Bearer token (agents, CLI) first; else the session cookie, from the hub's own origin only. */
+  const authenticateRequest = async (c: Context): Promise<Principal | undefined> => {
+    const bearer = bearerToken(c.req.header('authorization'), c.req.query('token'));
+    if (bearer) return tokens.authenticateAsync(bearer);
+    const cookie = getCookie(c, SESSION_COOKIE);
+    if (!cookie || !isTokenShaped(cookie)) return undefined;
+    if (!sameOrigin(c)) {
+      counters.error('forbidden');
+      return undefined;
+    }
+    return tokens.authenticateAsync(cookie);
+  };
+
+  const secureCookie = (c: Context): boolean => new URL(c.req.url).protocol === 'https:' || (opts.publicOrigin?.startsWith('https:') ?? false);
+  const setSessionCookie = (c: Context, value: string, maxAgeS: number) =>
+    setCookie(c, SESSION_COOKIE, value, { path: '/', httpOnly: true, sameSite: 'Strict', secure: secureCookie(c), maxAge: Math.max(0, Math.floor(maxAgeS)) });
+  const describe = (p: Principal, expiresAt?: string) => ({
+    role: p.role,
+    tenant: p.tenant,
+    guilds: p.guild ? [p.guild] : null,
+    channels: p.channel ? [p.channel] : null,
+    ...(expiresAt ? { expires_at: expiresAt } : {}),
+  });
 
   const metrics = (): HubMetrics => {
     const mem = process.memoryUsage();
@@ -97,7 +147,7 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
 
   app.onError((err, c) => {
     const code: ErrorCode = err instanceof PrometheanError ? err.code : 'internal';
-    const status = code === 'unauthenticated' ? 401 : code === 'forbidden' ? 403 : code === 'internal' ? 500 : 400;
+    const status = HTTP_STATUS[code] ?? 400;
     return c.json({ error: { code, message: status === 500 ? 'internal error' : err.message } }, status);
   });
   app.get('/healthz', (c) => c.json({ ok: true, uptime_s: (Date.now() - startedAt) / 1000 }));
@@ -122,13 +172,27 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
       if (typeof t === 'string') login = t;
     }
     if (!login) throw new PrometheanError('unauthenticated', 'send the login token as a Bearer token or {"token": …}');
-    const session = tokens.exchangeLoginToken(login);
-    return c.json({ token: session.token, expires_at: session.expires_at, role: session.principal.role, tenant: session.principal.tenant });
+    if (!sameOrigin(c)) throw new PrometheanError('forbidden', 'cross-origin login refused');
+    const session = await tokens.exchangeLoginToken(login);
+    // The session lives in an HttpOnly cookie: page scripts never see it, and it is never in a URL.
+    setSessionCookie(c, session.token, (Date.parse(session.expires_at) - Date.now()) / 1000);
+    return c.json(describe(session.principal, session.expires_at));
+  });
+  app.get('/api/me', async (c) => {
+    const principal = await authenticateRequest(c);
+    if (!principal) throw new PrometheanError('unauthenticated', 'not signed in: open the login link printed by promethean start');
+    return c.json(describe(principal));
+  });
+  app.post('/api/logout', async (c) => {
+    const cookie = getCookie(c, SESSION_COOKIE);
+    if (cookie && isTokenShaped(cookie) && sameOrigin(c)) tokens.revoke(cookie);
+    setSessionCookie(c, '', 0);
+    return c.body(null, 204);
   });
   app.get(
     '/bus',
     async (c, next) => {
-      const principal = authenticate(c);
+      const principal = await authenticateRequest(c);
       if (!principal) {
         counters.unauthenticated++;
         return c.text('unauthorized', 401);
@@ -170,7 +234,7 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
     }),
   );
 
-  opts.mount?.(app, { authenticate: (token) => tokens.authenticate(token) });
+  opts.mount?.(app, { authenticate: (token) => tokens.authenticate(token), authenticateRequest });
 
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   nodeWs.injectWebSocket(server);

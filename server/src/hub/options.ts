@@ -1,6 +1,7 @@
 /** Options of the embedded bus hub. */
 import type { Hono } from 'hono';
-import type { Principal } from './auth.ts';
+import type { Context } from 'hono';
+import type { Principal, TokenPersistence } from './auth.ts';
 
 /** Hono environment of the hub's app: routes behind the hub's auth see the caller's principal. */
 export type HubEnv = { Variables: { principal: Principal } };
@@ -9,6 +10,11 @@ export type HubEnv = { Variables: { principal: Principal } };
 export interface HubMountContext {
   /** Resolves a bearer token (agent key or session token) to its principal. */
   authenticate(token: string | undefined): Principal | undefined;
+  /**
+   * The principal of a request: `Authorization: Bearer`, else the session cookie (whose requests
+   * must come from the hub's own origin when they carry an Origin header). Undefined when none.
+   */
+  authenticateRequest(c: Context): Promise<Principal | undefined>;
 }
 
 export interface HubOptions {
@@ -53,6 +59,13 @@ export interface HubOptions {
    * Routes cannot be added later: Hono builds its router on the first request.
    */
   mount: ((app: Hono<HubEnv>, ctx: HubMountContext) => void) | undefined;
+  /** Where login and session tokens are kept across restarts (the store); memory only when absent. */
+  tokenPersistence: TokenPersistence | undefined;
+  /**
+   * The origin browsers reach the hub at when it is behind a proxy (`https://mod.example.org`); the
+   * request's own Host is accepted too. Cookies are marked Secure when it is https.
+   */
+  publicOrigin: string | undefined;
   /** Observer called after every accepted subscription (the app audits listens through it). */
   onSubscribe: ((principal: Principal, pattern: string) => void) | undefined;
 }
@@ -70,11 +83,13 @@ export const defaultHubOptions: HubOptions = {
   pingIntervalMs: 30_000,
   maxSubscriptionsPerConnection: 256,
   routeCacheSize: 4096,
-  loginTokenTtlMs: 24 * 60 * 60 * 1000,
+  loginTokenTtlMs: 10 * 60 * 1000,
   sessionTtlMs: 12 * 60 * 60 * 1000,
   defaultTenant: 'demo',
   hubId: 'hub',
   mount: undefined,
+  tokenPersistence: undefined,
+  publicOrigin: undefined,
   onSubscribe: undefined,
 };
 

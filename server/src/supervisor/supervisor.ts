@@ -13,6 +13,7 @@ import { AgentRuntime, agentBusFrom } from '@promethean/shared/node';
 import { SupervisedChild, type ChildHealth, type ChildMessage, type ChildSpec, type SupervisedChildOptions } from './child.ts';
 import { loadProvidersForStart, settingsEnv } from './providers.ts';
 import { joinWhenReady } from './join.ts';
+import { ensureConsoleBuilt } from '../web/build.ts';
 
 export interface SupervisorOptions {
   /** Project root: where the programs live. */
@@ -36,6 +37,12 @@ export interface SupervisorOptions {
   child: Partial<SupervisedChildOptions>;
   /** Seconds between the supervisor's health envelopes. */
   healthIntervalS: number;
+  /** SFU network settings passed to the server. */
+  sfu: { listenIp?: string; announcedAddress?: string; rtcPorts?: string; ingestPort?: number };
+  /** Where browsers reach the hub when it is behind a proxy. */
+  publicUrl: string | undefined;
+  /** Build the console (Vite) before starting when its build is missing or stale. */
+  buildConsole: boolean;
 }
 
 export const defaultSupervisorOptions = {
@@ -47,6 +54,9 @@ export const defaultSupervisorOptions = {
   bridge: true,
   child: {},
   healthIntervalS: 5,
+  sfu: {},
+  publicUrl: undefined,
+  buildConsole: true,
 } satisfies Partial<SupervisorOptions>;
 
 /** What the server child reports once listening (its `ready` IPC message). */
@@ -55,11 +65,16 @@ export interface ServerReady {
   http_url: string;
   key_file: string;
   port: number;
+  /** Where the voice access agent sends each speaker's RTP (the SFU ingest). */
+  sfu_ingest_host: string;
+  sfu_ingest_port: number;
 }
 
 /** What the stand-in program reports once listening. */
 export interface StandinReady {
   rest_api: string;
+  /** Where its avatar images are served, as Discord's CDN serves them. */
+  cdn_base: string;
   cert_path: string;
   guild_id: string;
   voice_channel_id: string;
@@ -94,6 +109,7 @@ export class Supervisor {
       o.log(`config: ${o.providersFile} — ${registry.tenants.map((t) => `${t.provider}/${t.id}`).join(', ')}`);
       o.log(o.env.DATABASE_URL ? 'storage: PostgreSQL (DATABASE_URL)' : `storage: PGlite in ${join(o.dataDir, 'pglite')}`);
 
+      if (o.buildConsole) await ensureConsoleBuilt(join(o.projectRoot, 'web'), o.log);
       await this.#startServer(settingsEnv(await readFile(o.providersFile, 'utf8'), registry, o.env));
       await this.#connectBus();
       await this.#startWorker('mixer', join(o.projectRoot, 'server/src/workers/mixer/main.ts'));
@@ -104,6 +120,7 @@ export class Supervisor {
         o.log(`discord: no credentials (${missingCredentials.join(', ')} unset) — starting the built-in Discord stand-in`);
         const standin = await this.#startStandin();
         endpoint.DISCORD_API_BASE = standin.rest_api;
+        endpoint.DISCORD_CDN_BASE = standin.cdn_base;
         endpoint.NODE_EXTRA_CA_CERTS = standin.cert_path;
       }
       if (o.bridge) await this.#startBridge(registry, missingCredentials.length > 0, endpoint);
@@ -152,12 +169,17 @@ export class Supervisor {
       PROMETHEAN_PORT: String(o.port),
       PROMETHEAN_PROVIDERS_FILE: o.providersFile,
       ...(o.env.DATABASE_URL ? { DATABASE_URL: o.env.DATABASE_URL } : {}),
+      ...(o.sfu.listenIp ? { PROMETHEAN_SFU_LISTEN_IP: o.sfu.listenIp } : {}),
+      ...(o.sfu.announcedAddress ? { PROMETHEAN_SFU_ANNOUNCED_ADDRESS: o.sfu.announcedAddress } : {}),
+      ...(o.sfu.rtcPorts ? { PROMETHEAN_SFU_RTC_PORTS: o.sfu.rtcPorts } : {}),
+      ...(o.sfu.ingestPort !== undefined ? { PROMETHEAN_SFU_INGEST_PORT: String(o.sfu.ingestPort) } : {}),
+      ...(o.publicUrl ? { PROMETHEAN_PUBLIC_URL: o.publicUrl } : {}),
     };
     const child = this.#add({ name: 'server', role: 'server', script: join(o.projectRoot, 'server/src/main.ts'), args: [], env, cwd: o.projectRoot });
     const ready = parseServerReady(await child.start());
     this.server = ready;
     // A restarted server listens where the first one did, so every client's reconnect finds it.
-    child.update({ env: { ...env, PROMETHEAN_PORT: String(ready.port) } });
+    child.update({ env: { ...env, PROMETHEAN_PORT: String(ready.port), PROMETHEAN_SFU_INGEST_PORT: String(ready.sfu_ingest_port) } });
     child.on('ready', (m) => {
       this.server = parseServerReady(m);
       o.log(`server: ready again at ${this.server.http_url}`);
@@ -217,6 +239,7 @@ export class Supervisor {
       ...endpoint,
       PROMETHEAN_HUB_URL: server.hub_url,
       PROMETHEAN_AGENT_TOKEN_FILE: server.key_file,
+      PROMETHEAN_SFU_INGEST: `${server.sfu_ingest_host}:${server.sfu_ingest_port}`,
       PROMETHEAN_PROVIDER: 'discord',
       PROMETHEAN_TENANT: tenant.id,
       PROMETHEAN_PROVIDERS_FILE: o.providersFile,
@@ -261,19 +284,19 @@ export class Supervisor {
 }
 
 function parseServerReady(m: ChildMessage): ServerReady {
-  const { hub_url, http_url, key_file, port } = m;
-  if (typeof hub_url !== 'string' || typeof http_url !== 'string' || typeof key_file !== 'string' || typeof port !== 'number') {
+  const { hub_url, http_url, key_file, port, sfu_ingest_host, sfu_ingest_port } = m;
+  if (typeof hub_url !== 'string' || typeof http_url !== 'string' || typeof key_file !== 'string' || typeof port !== 'number' || typeof sfu_ingest_host !== 'string' || typeof sfu_ingest_port !== 'number') {
     throw new PrometheanError('internal', `the server's ready message is malformed: ${JSON.stringify(m)}`);
   }
-  return { hub_url, http_url, key_file, port };
+  return { hub_url, http_url, key_file, port, sfu_ingest_host, sfu_ingest_port };
 }
 
 function parseStandinReady(m: ChildMessage): StandinReady {
-  const { rest_api, cert_path, guild_id, voice_channel_id, port, speakers } = m;
-  if (typeof rest_api !== 'string' || typeof cert_path !== 'string' || typeof guild_id !== 'string' || typeof voice_channel_id !== 'string' || typeof port !== 'number' || !Array.isArray(speakers)) {
+  const { rest_api, cdn_base, cert_path, guild_id, voice_channel_id, port, speakers } = m;
+  if (typeof rest_api !== 'string' || typeof cdn_base !== 'string' || typeof cert_path !== 'string' || typeof guild_id !== 'string' || typeof voice_channel_id !== 'string' || typeof port !== 'number' || !Array.isArray(speakers)) {
     throw new PrometheanError('internal', `the stand-in's ready message is malformed: ${JSON.stringify(m)}`);
   }
-  return { rest_api, cert_path, guild_id, voice_channel_id, port, speakers: speakers.map(String) };
+  return { rest_api, cdn_base, cert_path, guild_id, voice_channel_id, port, speakers: speakers.map(String) };
 }
 
 let nextRequestId = 1;

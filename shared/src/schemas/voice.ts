@@ -156,6 +156,63 @@ export const VoiceAudioSpectrogram = z.object({
   image_path: z.string().optional(),
 });
 
+/** One person (or bot) in a voice channel, as the moderator console shows them. */
+export const VoiceMember = z.object({
+  user_id: ForeignId,
+  /** Guild nickname ?? global (display) name ?? username; the user id only when none is known. */
+  display_name: z.string().min(1).max(128),
+  /** The member's guild avatar, else the user's avatar, else Discord's default avatar (PNG); null when the user is unknown. */
+  avatar_url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').max(2048).nullable(),
+  bot: z.boolean(),
+  /** Server-muted / server-deafened by a moderator. */
+  mute: z.boolean(),
+  deaf: z.boolean(),
+  self_mute: z.boolean(),
+  self_deaf: z.boolean(),
+});
+
+/** Who is in a session's voice channel: a full snapshot on every change and at least every 5 s. */
+export const VoiceMembers = z.object({
+  session_id: z.string().min(1).max(128),
+  guild_id: ForeignId,
+  channel_id: ForeignId,
+  guild_name: z.string().min(1).max(200).optional(),
+  channel_name: z.string().min(1).max(200).optional(),
+  members: z.array(VoiceMember).max(1000),
+  /** What this snapshot follows: a periodic/initial `snapshot`, or one user's `join` / `leave` / `update`. */
+  change: z
+    .object({ kind: z.enum(['snapshot', 'join', 'leave', 'update']), user_id: ForeignId.optional() })
+    .refine((c) => c.kind === 'snapshot' || c.user_id !== undefined, { message: 'join, leave and update name the user_id', path: ['user_id'] }),
+});
+
+/** How many moderators listen to a session right now (server → bridge, on every change). */
+export const VoiceListeners = z.object({
+  session_id: z.string().min(1).max(128),
+  guild_id: ForeignId,
+  channel_id: ForeignId,
+  count: z.number().int().min(0).max(1_000_000),
+});
+
+/**
+ * The speakers' RTP streams the bridge sends to the SFU ingest for one session (bridge → server, on
+ * every change and every 2 s): the server keeps one SFU producer per stream.
+ */
+export const VoiceRelayStreams = z.object({
+  session_id: z.string().min(1).max(128),
+  guild_id: ForeignId,
+  channel_id: ForeignId,
+  streams: z
+    .array(
+      z.object({
+        user_id: ForeignId,
+        /** The outgoing ssrc (unique per bridge), not the speaker's Discord ssrc. */
+        ssrc: z.number().int().min(0).max(0xffffffff),
+        payload_type: z.number().int().min(0).max(127),
+      }),
+    )
+    .max(256),
+});
+
 export const voicePayloads = {
   'voice.control.join': VoiceControlJoin,
   'voice.control.leave': VoiceControlLeave,
@@ -169,4 +226,7 @@ export const voicePayloads = {
   'voice.play.pcm': VoicePlayPcm,
   'voice.play.pcm.out': VoicePlayPcmOut,
   'voice.play.opus': VoicePlayOpus,
+  'voice.members': VoiceMembers,
+  'voice.listeners': VoiceListeners,
+  'voice.relay.streams': VoiceRelayStreams,
 } as const;

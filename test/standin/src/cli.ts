@@ -13,8 +13,8 @@ import type { VoiceServerExtension } from './voice/extension.ts';
 export const STANDIN_USAGE = `Usage: promethean standin [--speaker NAME=FILE.wav ...] [--loss 0.05] [--jitter-ms 40] [--record DIR] [--port N] [--dave]
 
 Runs a local Discord (REST, gateway, voice WebSocket over TLS, UDP) that any bot token can log in to.
-Once ready it prints its REST base URL (for new Client({ rest: { api } })) and the certificate path a
-client must trust (NODE_EXTRA_CA_CERTS). With no --speaker it plays test/fixtures/audio in a loop.
+Once ready it prints its REST base URL and CDN base URL (for new Client({ rest: { api, cdn } })) and
+the certificate path a client must trust (NODE_EXTRA_CA_CERTS). With no --speaker it plays test/fixtures/audio in a loop.
 
 Options:
   --speaker NAME=FILE.wav  a simulated speaker playing a WAV (any rate, mono or stereo); repeatable
@@ -138,6 +138,7 @@ export async function runStandinCommand(argv: string[]): Promise<number> {
   const extensions = flags.dave ? [await loadDave()] : [];
   const standin = await startStandin({ ...flags.options, extensions, log: (m) => console.error(m) });
   console.log(`REST base URL: ${standin.restApi}`);
+  console.log(`CDN base URL:  ${standin.cdnBase}   (new Client({ rest: { api, cdn } }); the bridge reads DISCORD_CDN_BASE)`);
   console.log(`Certificate:   ${standin.certPath}   (run clients with NODE_EXTRA_CA_CERTS=${standin.certPath})`);
   console.log(`Guild ${standin.guildId}, voice channel ${standin.voiceChannelId}; speakers: ${standin.speakers.list().map((s) => `${s.name} (${s.userId})`).join(', ')}`);
   await new Promise<void>((resolve) => {

@@ -3,8 +3,8 @@
  * `promethean standin` and, when no Discord credentials are configured, by the supervisor behind
  * `promethean start` (no runtime package imports the stand-in). Besides the `promethean standin`
  * flags it takes `--data-dir DIR` (certificate and state) and `--quiet` (no protocol log lines).
- * Under a parent with an IPC channel it sends `{ type: 'ready', rest_api, cert_path, guild_id,
- * voice_channel_id, port, speakers }` once listening, and stops when that parent goes away.
+ * Under a parent with an IPC channel it sends `{ type: 'ready', rest_api, cdn_base, cert_path,
+ * guild_id, voice_channel_id, port, speakers }` once listening, and stops when that parent goes away.
  */
 import { pathToFileURL } from 'node:url';
 import { PrometheanError } from '@promethean/shared';
@@ -60,9 +60,10 @@ async function main(argv: string[]): Promise<number> {
   const port = Number(new URL(standin.restApi).port);
   const speakers = standin.speakers.list().map((s) => s.name);
   if (process.send) {
-    process.send({ type: 'ready', rest_api: standin.restApi, cert_path: standin.certPath, guild_id: standin.guildId, voice_channel_id: standin.voiceChannelId, port, speakers });
+    process.send({ type: 'ready', rest_api: standin.restApi, cdn_base: standin.cdnBase, cert_path: standin.certPath, guild_id: standin.guildId, voice_channel_id: standin.voiceChannelId, port, speakers });
   }
   console.log(`REST base URL: ${standin.restApi}`);
+  console.log(`CDN base URL:  ${standin.cdnBase}`);
   console.log(`Certificate:   ${standin.certPath}   (run clients with NODE_EXTRA_CA_CERTS=${standin.certPath})`);
   console.log(`Guild ${standin.guildId}, voice channel ${standin.voiceChannelId}; speakers: ${standin.speakers.list().map((s) => `${s.name} (${s.userId})`).join(', ')}`);
   await new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@
 import { InvalidStateError } from '@promethean/shared';
 import { isEncryptionMode } from '@promethean/shared/providers/discord';
 import { Faults } from './faults/faults.ts';
+import type { PresenceLog } from './gateway/presence.ts';
 import { GatewayServer } from './gateway/server.ts';
 import { defaultStandinOptions } from './options.ts';
 import type { StandinOptions } from './options.ts';
@@ -22,6 +23,11 @@ import { World } from './world.ts';
 export interface Standin {
   /** REST base for `new Client({ rest: { api: standin.restApi } })`. */
   readonly restApi: string;
+  /**
+   * CDN base for `new Client({ rest: { api: standin.restApi, cdn: standin.cdnBase } })`: avatars are
+   * served at `${cdnBase}/avatars/{user}/{hash}.png?size=N` as on cdn.discordapp.com.
+   */
+  readonly cdnBase: string;
   /** ws:// URL of the main gateway. */
   readonly gatewayUrl: string;
   /** The voice endpoint (`localhost:<port>`) given in VOICE_SERVER_UPDATE. */
@@ -35,6 +41,8 @@ export interface Standin {
   readonly speakers: SpeakerManager;
   readonly sendLog: SendLog;
   readonly faults: Faults;
+  /** Presences the bots sent (op 3 and Identify): `presence.activityText(botUserId)`. */
+  readonly presence: PresenceLog;
   /** Lower-level access for tests and extensions. */
   readonly voice: VoiceServer;
   readonly gateway: GatewayServer;
@@ -103,6 +111,7 @@ export async function startStandin(input: Partial<StandinOptions> = {}): Promise
   let closing: Promise<string[]> | undefined;
   const standin: Standin = {
     restApi: gateway.restApi,
+    cdnBase: gateway.cdnBase,
     gatewayUrl: gateway.gatewayUrl,
     voiceEndpoint: `${options.voiceEndpointHost}:${voice.port}`,
     udpPort: voice.udpPort,
@@ -113,6 +122,7 @@ export async function startStandin(input: Partial<StandinOptions> = {}): Promise
     speakers,
     sendLog: speakers.sendLog,
     faults,
+    presence: gateway.presence,
     voice,
     gateway,
     world,
@@ -139,7 +149,7 @@ export async function startStandin(input: Partial<StandinOptions> = {}): Promise
     throw error;
   }
   if (options.autoplay) for (const s of speakers.list()) void speakers.play(s.name, { loop: options.loop, pauseMs: options.loopPauseMs });
-  log(`stand-in ready: REST ${standin.restApi}, voice ${standin.voiceEndpoint}, udp ${standin.udpPort}, cert ${standin.certPath}`);
+  log(`stand-in ready: REST ${standin.restApi}, CDN ${standin.cdnBase}, voice ${standin.voiceEndpoint}, udp ${standin.udpPort}, cert ${standin.certPath}`);
   return standin;
 }
 

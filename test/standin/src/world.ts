@@ -1,16 +1,62 @@
 /**
  * The stand-in's Discord state: one guild with one voice channel (and a text channel), the bots that
- * log in and the simulated speakers as members, and everyone's voice state. Gateway and voice server
- * both read it; changes are announced as events.
+ * log in and the simulated speakers as members (username, global name, nickname, avatar hashes), and
+ * everyone's voice state. Gateway and voice server both read it; changes are announced as events.
  */
 import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
+import { InvalidStateError } from '@promethean/shared';
 import { SnowflakeGenerator } from './util/snowflake.ts';
 
 export interface StandinUser {
   id: string;
   username: string;
+  /** The user's display name (`global_name`); null shows the username. For bots, the application's name. */
+  globalName: string | null;
+  /** Avatar hash (served at `/avatars/{id}/{hash}.png`); null = Discord's default avatar. */
+  avatar: string | null;
   bot: boolean;
+}
+
+/** Guild-specific member fields. */
+export interface StandinMember {
+  /** Guild nickname (null = none). */
+  nick: string | null;
+  /** Guild avatar hash (served at `/guilds/{guild}/users/{id}/avatars/{hash}.png`); null = none. */
+  avatar: string | null;
+}
+
+/** How a simulated speaker looks. */
+export interface SpeakerProfile {
+  /** Global display name; default: the name with its first letter upper-cased ("alice" → "Alice"). */
+  displayName?: string | null;
+  /** Guild nickname; default none. */
+  nick?: string | null;
+  /** Give the user an avatar (default true); false shows Discord's default avatar. */
+  avatar?: boolean;
+  /** Give the member a guild-specific avatar too (default false). */
+  guildAvatar?: boolean;
+}
+
+/** Voice flags a test can set; the server-side ones are what a moderator would set. */
+export interface VoiceFlags {
+  selfMute?: boolean;
+  selfDeaf?: boolean;
+  /** Server mute. */
+  mute?: boolean;
+  /** Server deafen. */
+  deaf?: boolean;
+}
+
+/** A deterministic 32-hex-digit hash, shaped like Discord's avatar hashes. */
+export function avatarHash(...parts: string[]): string {
+  return createHash('md5').update(parts.join(':')).digest('hex');
+}
+
+/** "alice" → "Alice", "dj_bob" → "Dj bob". */
+export function displayNameOf(name: string): string {
+  const spaced = name.replace(/[_-]+/g, ' ').trim() || name;
+  return spaced.charAt(0).toUpperCase() + spaced.slice(1);
 }
 
 export interface StandinVoiceState {
@@ -42,6 +88,8 @@ export class World extends EventEmitter<WorldEvents> {
   readonly channelName: string;
   readonly createdAt = new Date('2026-01-01T00:00:00.000Z').toISOString();
   readonly users = new Map<string, StandinUser>();
+  /** Guild member fields by user id (everyone in `users` is a member). */
+  readonly members = new Map<string, StandinMember>();
   readonly voiceStates = new Map<string, StandinVoiceState>();
   readonly #ids: SnowflakeGenerator;
   readonly #botsByToken = new Map<string, StandinUser>();
@@ -56,7 +104,12 @@ export class World extends EventEmitter<WorldEvents> {
     this.textChannelId = this.#ids.next();
     this.applicationId = this.#ids.next();
     this.ownerId = this.#ids.next();
-    this.users.set(this.ownerId, { id: this.ownerId, username: 'standin-owner', bot: false });
+    this.#addUser({ id: this.ownerId, username: 'standin-owner', globalName: 'Stand-in Owner', avatar: avatarHash(this.ownerId, 'standin-owner'), bot: false }, { nick: null, avatar: null });
+  }
+
+  #addUser(user: StandinUser, member: StandinMember): void {
+    this.users.set(user.id, user);
+    this.members.set(user.id, member);
   }
 
   newId(): string {
@@ -69,30 +122,43 @@ export class World extends EventEmitter<WorldEvents> {
     let bot = this.#botsByToken.get(clean);
     if (!bot) {
       const tag = createHash('sha256').update(clean).digest('hex').slice(0, 6);
-      bot = { id: this.#ids.next(), username: `standin-bot-${tag}`, bot: true };
+      const id = this.#ids.next();
+      bot = { id, username: `standin-bot-${tag}`, globalName: `Stand-in Bot ${tag}`, avatar: avatarHash(id, tag), bot: true };
       this.#botsByToken.set(clean, bot);
-      this.users.set(bot.id, bot);
+      this.#addUser(bot, { nick: null, avatar: null });
       this.emit('memberAdd', bot);
     }
     return bot;
   }
 
-  addSpeaker(name: string): StandinUser {
-    const user: StandinUser = { id: this.#ids.next(), username: name, bot: false };
-    this.users.set(user.id, user);
-    this.emit('memberAdd', user);
+  /**
+   * A simulated speaker's user and guild member. A name seen before (a speaker who left and comes back)
+   * is the same user, with its profile updated; a new name is a new member (GUILD_MEMBER_ADD).
+   */
+  addSpeaker(name: string, profile: SpeakerProfile = {}): StandinUser {
+    const known = [...this.users.values()].find((u) => !u.bot && u.username === name && u.id !== this.ownerId);
+    const id = known?.id ?? this.#ids.next();
+    const user: StandinUser = {
+      id,
+      username: name,
+      globalName: profile.displayName === undefined ? displayNameOf(name) : profile.displayName,
+      avatar: profile.avatar === false ? null : avatarHash(id, name),
+      bot: false,
+    };
+    this.#addUser(user, { nick: profile.nick ?? null, avatar: profile.guildAvatar ? avatarHash(this.guildId, id, name) : null });
+    if (!known) this.emit('memberAdd', user);
     return user;
   }
 
   /** Sets a user's voice channel (null = left) and announces the new state. */
-  setVoiceChannel(userId: string, channelId: string | null, sessionId: string, flags: { selfMute?: boolean; selfDeaf?: boolean } = {}): StandinVoiceState {
+  setVoiceChannel(userId: string, channelId: string | null, sessionId: string, flags: VoiceFlags = {}): StandinVoiceState {
     const state: StandinVoiceState = {
       user_id: userId,
       guild_id: this.guildId,
       channel_id: channelId,
       session_id: sessionId,
-      deaf: false,
-      mute: false,
+      deaf: flags.deaf ?? false,
+      mute: flags.mute ?? false,
       self_deaf: flags.selfDeaf ?? false,
       self_mute: flags.selfMute ?? false,
       self_video: false,
@@ -101,6 +167,22 @@ export class World extends EventEmitter<WorldEvents> {
     };
     if (channelId === null) this.voiceStates.delete(userId);
     else this.voiceStates.set(userId, state);
+    this.emit('voiceStateUpdate', state);
+    return state;
+  }
+
+  /** Changes the mute/deafen flags of a user who is in a voice channel and announces the new state. */
+  setVoiceFlags(userId: string, flags: VoiceFlags): StandinVoiceState {
+    const old = this.voiceStates.get(userId);
+    if (!old || old.channel_id === null) throw new InvalidStateError(`user ${userId} is not in a voice channel`);
+    const state: StandinVoiceState = {
+      ...old,
+      self_mute: flags.selfMute ?? old.self_mute,
+      self_deaf: flags.selfDeaf ?? old.self_deaf,
+      mute: flags.mute ?? old.mute,
+      deaf: flags.deaf ?? old.deaf,
+    };
+    this.voiceStates.set(userId, state);
     this.emit('voiceStateUpdate', state);
     return state;
   }
@@ -115,8 +197,8 @@ export class World extends EventEmitter<WorldEvents> {
       id: user.id,
       username: user.username,
       discriminator: '0',
-      global_name: user.username,
-      avatar: null,
+      global_name: user.globalName,
+      avatar: user.avatar,
       bot: user.bot,
       flags: 0,
       public_flags: 0,
@@ -124,15 +206,18 @@ export class World extends EventEmitter<WorldEvents> {
   }
 
   memberPayload(user: StandinUser): Record<string, unknown> {
+    const member = this.members.get(user.id);
+    const voice = this.voiceStates.get(user.id);
     return {
       user: this.userPayload(user),
-      nick: null,
-      avatar: null,
+      nick: member?.nick ?? null,
+      avatar: member?.avatar ?? null,
+      banner: null,
       roles: [],
       joined_at: this.createdAt,
       premium_since: null,
-      deaf: false,
-      mute: false,
+      deaf: voice?.deaf ?? false,
+      mute: voice?.mute ?? false,
       flags: 0,
       pending: false,
     };
@@ -151,8 +236,13 @@ export class World extends EventEmitter<WorldEvents> {
     ];
   }
 
-  guildPayload(): Record<string, unknown> {
-    const members = [...this.users.values()].map((u) => this.memberPayload(u));
+  /**
+   * GUILD_CREATE's data. Without the privileged GUILD_MEMBERS intent Discord sends only the member
+   * itself and the members in voice channels; `forUser` and `allMembers` say which applies.
+   */
+  guildPayload(view: { forUser?: string; allMembers?: boolean } = { allMembers: true }): Record<string, unknown> {
+    const inVoice = new Set(this.voiceStates.keys());
+    const members = [...this.users.values()].filter((u) => view.allMembers || u.id === view.forUser || inVoice.has(u.id)).map((u) => this.memberPayload(u));
     return {
       id: this.guildId,
       name: this.guildName,
@@ -190,12 +280,16 @@ export class World extends EventEmitter<WorldEvents> {
       joined_at: this.createdAt,
       large: false,
       unavailable: false,
-      member_count: members.length,
+      member_count: this.users.size,
       members,
       channels: this.channelsPayload(),
       threads: [],
       presences: [],
-      voice_states: [...this.voiceStates.values()].map(({ guild_id: _g, ...rest }) => rest),
+      // Voice states lack guild_id here; each carries its member, as VOICE_STATE_UPDATE does.
+      voice_states: [...this.voiceStates.values()].map(({ guild_id: _g, ...rest }) => {
+        const user = this.users.get(rest.user_id);
+        return user ? { ...rest, member: this.memberPayload(user) } : rest;
+      }),
       stage_instances: [],
       guild_scheduled_events: [],
       soundboard_sounds: [],

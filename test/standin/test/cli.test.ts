@@ -47,6 +47,7 @@ describe('promethean standin flags', () => {
     const code = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
     for (let i = 0; i < 200 && !out.includes('Certificate:'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(out).toMatch(/REST base URL: http:\/\/127\.0\.0\.1:\d+\/api/);
+    expect(out).toMatch(/CDN base URL: +http:\/\/127\.0\.0\.1:\d+ /);
     expect(out).toMatch(/Certificate: +\S+standin-cert\.pem/);
     child.kill('SIGINT');
     expect(await code).toBe(0);

@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../app.ts';
 import { Supervisor } from '../../supervisor/supervisor.ts';
+import { PrometheanError } from '@promethean/shared';
 import { numberFlag, parseFlags, type Command } from '../args.ts';
 
 export const startCommand: Command = {
@@ -26,6 +27,10 @@ Options:
   --providers <file>       providers.yml to use
   --speaker NAME=FILE.wav  a simulated speaker for the built-in stand-in; repeatable
   --dave                   the built-in stand-in negotiates DAVE end-to-end encryption
+  --announced-address <a>  address browsers reach the SFU at (a LAN address, or the public address
+                           of a server behind NAT); with it the SFU listens on every interface
+  --rtc-ports <min-max>    UDP ports for WebRTC media (open them in a firewall)
+  --public-url <url>       where browsers reach the hub when it is behind a proxy (https://…)
   -h, --help               this text`,
   async run(argv) {
     const { values } = parseFlags(argv, {
@@ -35,8 +40,19 @@ Options:
       providers: { type: 'string' },
       speaker: { type: 'string', multiple: true },
       dave: { type: 'boolean' },
+      'announced-address': { type: 'string' },
+      'rtc-ports': { type: 'string' },
+      'public-url': { type: 'string' },
     });
     const port = numberFlag('port', values.port, 0, 65535);
+    const rtcPorts = values['rtc-ports'];
+    if (rtcPorts !== undefined) {
+      const m = /^(\d{1,5})-(\d{1,5})$/.exec(rtcPorts);
+      if (!m || Number(m[1]) < 1024 || Number(m[2]) > 65535 || Number(m[1]) >= Number(m[2])) throw new PrometheanError('bad_flag', `--rtc-ports must be MIN-MAX with 1024 <= MIN < MAX <= 65535, got "${rtcPorts}"`);
+    }
+    const publicUrl = values['public-url'];
+    if (publicUrl !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(publicUrl)) throw new PrometheanError('bad_flag', `--public-url must be an origin such as https://mod.example.org, got "${publicUrl}"`);
+    const announced = values['announced-address'];
     const supervisor = new Supervisor({
       projectRoot: PROJECT_ROOT,
       env: process.env,
@@ -46,6 +62,11 @@ Options:
       ...(values.host ? { host: values.host } : {}),
       standinSpeakers: values.speaker ?? [],
       standinDave: values.dave === true,
+      sfu: {
+        ...(announced ? { announcedAddress: announced, listenIp: '0.0.0.0' } : {}),
+        ...(rtcPorts ? { rtcPorts } : {}),
+      },
+      publicUrl,
     });
     const stopped = new Promise<void>((done) => {
       process.once('SIGINT', () => done());

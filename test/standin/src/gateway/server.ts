@@ -6,7 +6,10 @@ import { handleRest } from '../rest/routes.ts';
 import type { RestContext } from '../rest/routes.ts';
 import type { VoiceServer } from '../voice/server.ts';
 import type { World } from '../world.ts';
-import { GatewaySession } from './session.ts';
+import { handleCdn } from '../cdn/routes.ts';
+import type { CdnContext } from '../cdn/routes.ts';
+import { PresenceLog } from './presence.ts';
+import { GatewaySession, Intent } from './session.ts';
 import type { GatewayContext } from './session.ts';
 
 export interface GatewayServerOptions {
@@ -19,6 +22,7 @@ export interface GatewayServerOptions {
 
 export class GatewayServer {
   readonly rest: RestContext;
+  readonly cdn: CdnContext;
   readonly gateway: GatewayContext;
   readonly #http: Server;
   readonly #wss: WebSocketServer;
@@ -38,9 +42,16 @@ export class GatewayServer {
       gatewayUrl: () => this.gatewayUrl,
       resumable: new Map(),
       counters: { connections: 0, malformed: 0, unknownOps: 0, resumes: 0, internalErrors: 0 },
+      presence: new PresenceLog(),
+      relayPresence: (from, d) => {
+        for (const s of this.#sessions) if (s !== from && s.user && s.open && s.has(Intent.GuildPresences)) s.dispatch('PRESENCE_UPDATE', d);
+      },
       log: (m) => log(`[gateway] ${m}`),
     };
-    http.on('request', (req, res) => handleRest(this.rest, req, res));
+    this.cdn = { world, counters: { served: 0, notFound: 0, badRequest: 0 } };
+    http.on('request', (req, res) => {
+      if (!handleCdn(this.cdn, req, res)) handleRest(this.rest, req, res);
+    });
     this.#wss = new WebSocketServer({ server: http, maxPayload: 1 << 20 });
     this.#wss.on('connection', (ws) => {
       this.gateway.counters.connections++;
@@ -49,7 +60,8 @@ export class GatewayServer {
       ws.on('close', () => this.#sessions.delete(session));
     });
     world.on('voiceStateUpdate', (state) => this.broadcast('VOICE_STATE_UPDATE', world.voiceStatePayload(state)));
-    world.on('memberAdd', (user) => this.broadcast('GUILD_MEMBER_ADD', { guild_id: world.guildId, ...world.memberPayload(user) }));
+    // GUILD_MEMBER_ADD needs the privileged GUILD_MEMBERS intent.
+    world.on('memberAdd', (user) => this.broadcast('GUILD_MEMBER_ADD', { guild_id: world.guildId, ...world.memberPayload(user) }, Intent.GuildMembers));
   }
 
   static async start(world: World, voice: VoiceServer, options: GatewayServerOptions, log: (m: string) => void): Promise<GatewayServer> {
@@ -75,9 +87,19 @@ export class GatewayServer {
     return `http://${this.#host}:${this.port}/api`;
   }
 
-  /** Dispatches an event to every identified gateway session. */
-  broadcast(t: string, d: unknown): void {
-    for (const s of this.#sessions) if (s.user && s.open) s.dispatch(t, d);
+  /** CDN base for `new Client({ rest: { cdn } })`: avatars at `${cdnBase}/avatars/{user}/{hash}.png`. */
+  get cdnBase(): string {
+    return `http://${this.#host}:${this.port}`;
+  }
+
+  /** Presences the bots sent (Identify and op 3). */
+  get presence(): PresenceLog {
+    return this.gateway.presence;
+  }
+
+  /** Dispatches an event to every identified gateway session (that asked for `intent`, when given). */
+  broadcast(t: string, d: unknown, intent?: number): void {
+    for (const s of this.#sessions) if (s.user && s.open && (intent === undefined || s.has(intent))) s.dispatch(t, d);
   }
 
   sessions(): GatewaySession[] {

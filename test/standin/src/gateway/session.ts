@@ -1,6 +1,7 @@
 /**
  * One main-gateway connection (v10, JSON, no compression): Hello, Identify → READY + GUILD_CREATE,
- * heartbeats, Resume → RESUMED, Request Guild Members, and op 4 Voice State Update, which answers
+ * heartbeats, Resume → RESUMED, Request Guild Members, op 3 Presence Update (recorded, relayed to
+ * sessions with the GUILD_PRESENCES intent) and op 4 Voice State Update, which answers
  * VOICE_STATE_UPDATE + VOICE_SERVER_UPDATE (or, with channel_id null, leaves).
  */
 import { randomBytes } from 'node:crypto';
@@ -8,6 +9,11 @@ import { GatewayOp } from '@promethean/shared/providers/discord';
 import type { RawData, WebSocket } from 'ws';
 import type { StandinUser, World } from '../world.ts';
 import type { VoiceServer } from '../voice/server.ts';
+import { parsePresence } from './presence.ts';
+import type { PresenceLog } from './presence.ts';
+
+/** Gateway intent bits the stand-in looks at. */
+export const Intent = { Guilds: 1 << 0, GuildMembers: 1 << 1, GuildVoiceStates: 1 << 7, GuildPresences: 1 << 8 } as const;
 
 export interface GatewayContext {
   world: World;
@@ -19,12 +25,18 @@ export interface GatewayContext {
   /** Sessions that can be resumed, by session id. */
   resumable: Map<string, GatewaySession>;
   counters: { connections: number; malformed: number; unknownOps: number; resumes: number; internalErrors: number };
+  /** Presences received from bots (Identify `presence`, op 3). */
+  presence: PresenceLog;
+  /** Sends PRESENCE_UPDATE to the other identified sessions that asked for GUILD_PRESENCES. */
+  relayPresence(from: GatewaySession, d: unknown): void;
   log(message: string): void;
 }
 
 export class GatewaySession {
   sessionId = randomBytes(16).toString('hex');
   user: StandinUser | undefined;
+  /** The intents bitfield sent in Identify. */
+  intents = 0;
   #ws: WebSocket;
   #seq = 0;
   readonly #ctx: GatewayContext;
@@ -88,7 +100,7 @@ export class GatewaySession {
       case GatewayOp.RequestGuildMembers:
         return this.#requestMembers(d);
       case GatewayOp.PresenceUpdate:
-        return;
+        return this.#presenceUpdate(packet.d);
       default:
         this.#ctx.counters.unknownOps++;
         return this.close(4001, 'Unknown opcode.');
@@ -100,6 +112,9 @@ export class GatewaySession {
     if (typeof d.token !== 'string' || d.token.length === 0) return this.close(4004, 'Authentication failed.');
     const { world } = this.#ctx;
     this.user = world.botForToken(d.token);
+    this.intents = typeof d.intents === 'number' && Number.isInteger(d.intents) ? d.intents : 0;
+    const presence = d.presence === undefined || d.presence === null ? undefined : parsePresence(d.presence);
+    if (presence) this.#ctx.presence.record({ ...presence, userId: this.user.id, source: 'identify', at: Date.now() });
     this.#ctx.resumable.set(this.sessionId, this);
     this.dispatch('READY', {
       v: 10,
@@ -119,7 +134,7 @@ export class GatewaySession {
       auth: {},
       _trace: ['["standin",{"micros":0}]'],
     });
-    this.dispatch('GUILD_CREATE', world.guildPayload());
+    this.dispatch('GUILD_CREATE', world.guildPayload({ forUser: this.user.id, allMembers: this.has(Intent.GuildMembers) }));
   }
 
   #resume(d: Record<string, unknown>): void {
@@ -132,11 +147,28 @@ export class GatewaySession {
     // This connection takes the old session over: same id, user and sequence.
     this.sessionId = previous.sessionId;
     this.user = previous.user;
+    this.intents = previous.intents;
     this.#seq = previous.#seq;
     previous.user = undefined;
     previous.close(4000, 'session resumed on another connection');
     this.#ctx.resumable.set(this.sessionId, this);
     this.dispatch('RESUMED', { _trace: ['["standin",{"micros":0}]'] });
+  }
+
+  /** Whether Identify asked for `intent`. */
+  has(intent: number): boolean {
+    return (this.intents & intent) !== 0;
+  }
+
+  #presenceUpdate(raw: unknown): void {
+    if (!this.user) return this.close(4003, 'Not authenticated.');
+    const presence = parsePresence(raw);
+    if (!presence) {
+      this.#ctx.counters.malformed++;
+      return this.close(4002, 'Error while decoding payload.');
+    }
+    this.#ctx.presence.record({ ...presence, userId: this.user.id, source: 'update', at: Date.now() });
+    this.#ctx.relayPresence(this, { user: { id: this.user.id }, guild_id: this.#ctx.world.guildId, status: presence.status, activities: presence.activities, client_status: { web: presence.status } });
   }
 
   #voiceStateUpdate(d: Record<string, unknown>): void {

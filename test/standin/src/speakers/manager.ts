@@ -11,15 +11,18 @@ import { toStereo48k } from '../audio/resample.ts';
 import { StandinConfigError } from '../util/errors.ts';
 import type { Prng } from '../util/prng.ts';
 import type { VoiceServer } from '../voice/server.ts';
-import type { World } from '../world.ts';
+import type { SpeakerProfile, VoiceFlags, World } from '../world.ts';
 import { impairmentProblem } from './impairment.ts';
 import type { ImpairmentOptions } from './impairment.ts';
 import { SendLog } from './sendlog.ts';
 import { Speaker } from './speaker.ts';
 import type { PlayOptions, SpeakerFrame } from './speaker.ts';
 
-export interface SpeakerSpec {
-  /** Display name (username); unique. */
+export interface SpeakerSpec extends SpeakerProfile {
+  /**
+   * Username; unique among the speakers in the channel. The global display name defaults to it
+   * capitalised ("alice" → "Alice"); a name that left and joins again is the same user.
+   */
   name: string;
   /** WAV file to play (any rate, mono or stereo). */
   file?: string;
@@ -27,6 +30,8 @@ export interface SpeakerSpec {
   audio?: PcmAudio;
   /** Per-speaker impairment, over the stand-in's defaults. */
   impairment?: Partial<ImpairmentOptions>;
+  /** Voice flags on joining (default all false). */
+  voice?: VoiceFlags;
 }
 
 export interface SpeakerInfo {
@@ -101,7 +106,7 @@ export class SpeakerManager extends EventEmitter<SpeakerManagerEvents> {
     const audio = spec.audio ?? (spec.file ? readWavFile(spec.file) : undefined);
     if (!audio) throw new StandinConfigError(`speaker "${spec.name}" needs a file or audio`, { path: 'speakers.file' });
     const { world, voice, prng } = this.#deps;
-    const user = world.addSpeaker(spec.name);
+    const user = world.addSpeaker(spec.name, spec);
     const speaker = new Speaker({
       name: spec.name,
       userId: user.id,
@@ -118,9 +123,14 @@ export class SpeakerManager extends EventEmitter<SpeakerManagerEvents> {
       if (s.status !== 'talking') voice.speakerSpeaking(s, false);
     });
     this.#speakers.set(spec.name, speaker);
-    world.setVoiceChannel(user.id, world.voiceChannelId, `speaker-${user.id}`);
+    world.setVoiceChannel(user.id, world.voiceChannelId, `speaker-${user.id}`, spec.voice);
     voice.speakerJoined(speaker);
     return info(speaker);
+  }
+
+  /** Mutes / deafens a speaker (self or server), announced with VOICE_STATE_UPDATE. Audio keeps flowing. */
+  setVoiceFlags(name: string, flags: VoiceFlags): void {
+    this.#deps.world.setVoiceFlags(this.#get(name).userId, flags);
   }
 
   /** Removes a speaker from the channel (clients get op 13 Client Disconnect). */

@@ -1,0 +1,75 @@
+/**
+ * HTTP signalling for listening (the server offers, the browser answers; non-trickle ICE):
+ *
+ * - `POST /api/sfu/listen` `{ session_id, user_ids }` → `{ listener_id, kind, sdp, tracks, skipped }`
+ * - `POST /api/sfu/listeners/:id/answer` `{ sdp }` → 204
+ * - `POST /api/sfu/listeners/:id/producers` `{ user_ids }` → `{ kind, sdp, tracks, skipped }` (renegotiation)
+ * - `DELETE /api/sfu/listeners/:id` → 204
+ *
+ * Every route needs a principal (the session cookie from the hub's own origin, or a bearer token);
+ * errors are `{ error: { code, message } }` with 400/401/403/404/409/413/429/503. Offer/answer is a
+ * request and its response, so it rides HTTP rather than the bus: no other client of the tenant can
+ * see a peer's ICE credentials.
+ */
+import type { Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { PrometheanError } from '@promethean/shared';
+import type { HubEnv, HubMountContext, Principal } from '../hub/index.ts';
+import type { SfuOffer } from '../sfu/index.ts';
+import type { ListenService } from './service.ts';
+
+const Id = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be an id');
+const ListenBody = z.object({ session_id: Id, user_ids: z.array(Id).max(64).default([]) });
+const AnswerBody = z.object({ sdp: z.string().min(10).max(64 * 1024) });
+const ProducersBody = z.object({ user_ids: z.array(Id).max(64) });
+
+async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  const raw: unknown = await c.req.json().catch(() => {
+    throw new PrometheanError('schema', 'the body must be JSON');
+  });
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new PrometheanError('schema', `${issue.path.join('.') || 'body'}: ${issue.message}`, { path: issue.path.join('.') });
+  }
+  return r.data;
+}
+
+function offerJson(offer: SfuOffer) {
+  return { kind: offer.kind, sdp: offer.sdp, tracks: offer.tracks.map((t) => ({ mid: t.mid, producer_id: t.producerId, user_id: t.userId })), skipped: offer.skipped };
+}
+
+export function mountListenRoutes(app: Hono<HubEnv>, ctx: HubMountContext, service: ListenService): void {
+  const limit = bodyLimit({
+    maxSize: 96 * 1024,
+    onError: (c) => c.json({ error: { code: 'oversize', message: 'request body over 96 KiB' } }, 413),
+  });
+  const who = async (c: Context): Promise<Principal> => {
+    const principal = await ctx.authenticateRequest(c);
+    if (!principal) throw new PrometheanError('unauthenticated', 'sign in first: open the login link printed by promethean start');
+    return principal;
+  };
+  app.post('/api/sfu/listen', limit, async (c) => {
+    const principal = await who(c);
+    const b = await body(c, ListenBody);
+    const { listener_id, offer } = await service.listen(principal, b.session_id, b.user_ids);
+    return c.json({ listener_id, ...offerJson(offer) });
+  });
+  app.post('/api/sfu/listeners/:id/answer', limit, async (c) => {
+    const principal = await who(c);
+    const b = await body(c, AnswerBody);
+    await service.answer(principal, c.req.param('id'), b.sdp);
+    return c.body(null, 204);
+  });
+  app.post('/api/sfu/listeners/:id/producers', limit, async (c) => {
+    const principal = await who(c);
+    const b = await body(c, ProducersBody);
+    return c.json(offerJson(await service.update(principal, c.req.param('id'), b.user_ids)));
+  });
+  app.delete('/api/sfu/listeners/:id', async (c) => {
+    const principal = await who(c);
+    await service.stop(principal, c.req.param('id'));
+    return c.body(null, 204);
+  });
+}
