@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditListen, carriesVoice } from './app.ts';
-import { startTempHub, type TempHub } from './hub/testing.ts';
+import { RecordingClient, startTempHub, type TempHub } from './hub/testing.ts';
+import { makeEnvelope } from '@promethean/shared';
 import { openPgliteStore, PGLITE_MEMORY, type Store } from './store/index.ts';
 import { mountConsole } from './web/console.ts';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,25 +30,42 @@ describe('listen audit', () => {
   });
   afterAll(() => store.close());
 
-  it('a moderator subscribing to voice audio is written to the audit log; health is not', async () => {
-    const logs: string[] = [];
-    auditListen(store, { role: 'moderator', tenant: 'demo', guild: '42' }, 'promethean.p.discord.t.demo.voice.audio.pcm', (l) => logs.push(l));
-    auditListen(store, { role: 'moderator', tenant: 'demo' }, 'promethean.p.discord.t.demo.voice.health', (l) => logs.push(l));
-    await new Promise((r) => setTimeout(r, 200));
+  it('a moderator subscribing to voice audio is written to the audit log before it resolves; health is not a listen', async () => {
+    await auditListen(store, { role: 'moderator', tenant: 'demo', guild: '42', sid: '0123456789abcdef' }, 'promethean.p.discord.t.demo.voice.audio.pcm');
+    expect(auditListen(store, { role: 'moderator', tenant: 'demo' }, 'promethean.p.discord.t.demo.voice.health')).toBeUndefined();
     const records = await store.listAudit({ provider: 'discord', tenant: 'demo' });
-    expect(logs).toEqual([]);
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ actor: 'moderator', action: 'listen', guild_id: '42' });
-    expect(records[0]!.detail).toEqual({ pattern: 'promethean.p.discord.t.demo.voice.audio.pcm' });
+    expect(records[0]).toMatchObject({ actor: 'session:0123456789abcdef', action: 'listen', guild_id: '42' });
+    expect(records[0]!.detail).toEqual({ pattern: 'promethean.p.discord.t.demo.voice.audio.pcm', role: 'moderator' });
   });
 
   it('an agent listening to every tenant is recorded under promethean/system', async () => {
-    const logs: string[] = [];
-    auditListen(store, { role: 'agent', tenant: null }, 'promethean.p.*.t.*.voice.audio.pcm', (l) => logs.push(l));
-    await new Promise((r) => setTimeout(r, 200));
-    expect(logs).toEqual([]);
+    await auditListen(store, { role: 'agent', tenant: null }, 'promethean.p.*.t.*.voice.audio.pcm');
     const records = await store.listAudit({ provider: 'promethean', tenant: 'system' });
     expect(records.map((r) => r.actor)).toEqual(['agent']);
+  });
+
+  it('a hub whose audit write fails refuses the voice subscription (unavailable) and delivers nothing', async () => {
+    const failing = { appendAudit: () => Promise.reject(new Error('disk full')) } as unknown as Store;
+    const hub = await startTempHub({ beforeSubscribe: (p, pattern) => auditListen(failing, p, pattern) });
+    try {
+      const { token } = hub.issueSessionToken({ role: 'moderator', tenant: 'demo' });
+      const c = new RecordingClient(hub.url, token);
+      await c.opened();
+      c.send({ op: 'subscribe', pattern: 'promethean.p.discord.t.demo.voice.audio.pcm', ref: 'listen' });
+      await c.waitFor(() => c.errors().length === 1);
+      expect(c.errors()[0]).toMatchObject({ code: 'unavailable', ref_id: 'listen' });
+      await c.subscribe('promethean.p.discord.t.demo.health'); // not a listen: no record needed
+      const agent = new RecordingClient(hub.url, hub.agentKey);
+      await agent.opened();
+      agent.send(makeEnvelope('health', { agent_id: 'x', kind: 'worker', state: 'RUNNING', uptime_s: 1, queue_depth: 0, cpu_pct: 0, rss_mb: 1, heap_mb: 1, latency_ms: {}, counters: {} }, { src: 'x', provider: 'discord', tenant: 'demo' }));
+      await c.waitFor(() => c.envelopes().some((e) => e.intent === 'health'));
+      expect(c.envelopes().filter((e) => e.intent !== 'error' && e.intent !== 'health')).toEqual([]);
+      c.close();
+      agent.close();
+    } finally {
+      await hub.dispose();
+    }
   });
 });
 

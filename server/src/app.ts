@@ -121,7 +121,8 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
         });
         mountConsole(app, o.consoleDir);
       },
-      onSubscribe: (principal, pattern) => auditListen(store, principal, pattern, o.log),
+      // A subscription that can carry voice is a listen: on record before it is confirmed.
+      beforeSubscribe: (principal, pattern) => auditListen(store, principal, pattern),
     });
     closers.push(() => hub.close());
     // The server's own bus client: relay announcements in, listener counts out.
@@ -165,24 +166,28 @@ export function carriesVoice(pattern: string): boolean {
   return (a === 'voice' || a === '*' || a === '>') && (b === undefined || b === 'audio' || b === '*' || b === '>');
 }
 
-/** Every listen is written to the audit log: who (role, tenant) subscribed to which voice pattern. */
-export function auditListen(store: Store, principal: Principal, pattern: string, log: (line: string) => void): void {
-  if (!carriesVoice(pattern)) return;
+/**
+ * A bus subscription that can carry voice audio is a listen: written to the audit log (who — the
+ * session id and role —, which pattern, the session's guild and channel scope). Resolves once
+ * recorded; undefined when the pattern carries no voice.
+ */
+export function auditListen(store: Store, principal: Principal, pattern: string): Promise<void> | undefined {
+  if (!carriesVoice(pattern)) return undefined;
   const tokens = pattern.split('.');
   const concrete = (t: string | undefined) => (t && t !== '*' && t !== '>' ? t : undefined);
   // A listen across providers or tenants (an agent's) is recorded under promethean/system.
   const provider = concrete(tokens[2]);
   const tenant = principal.tenant ?? concrete(tokens[4]);
   const scoped = provider !== undefined && tenant !== undefined;
-  store
+  return store
     .appendAudit({
       provider: scoped ? provider : 'promethean',
       tenant: scoped ? tenant : 'system',
       guild_id: principal.guild ?? null,
       channel_id: principal.channel ?? null,
-      actor: principal.role,
+      actor: principal.sid ? `session:${principal.sid}` : principal.role,
       action: 'listen',
-      detail: JSON.stringify({ pattern }),
+      detail: JSON.stringify({ pattern, role: principal.role }),
     })
-    .catch((error: unknown) => log(`audit: could not record a listen on ${pattern}: ${(error as Error).message}`));
+    .then(() => undefined);
 }

@@ -248,9 +248,56 @@ export class TokenStore {
   }
 }
 
-/** Whether `principal` may publish to a topic of `tenant`. */
-export function mayPublish(principal: Principal, tenant: string): boolean {
-  return principal.tenant === null || principal.tenant === tenant;
+/** What a principal may do besides reading its tenant's topics: owners steer the bot, moderators listen. */
+export function grantsOf(p: Principal): string[] {
+  if (p.role === 'agent') return ['agent'];
+  return p.role === 'owner' ? ['owner', 'control'] : ['moderator'];
+}
+
+/** Intents a `control` grant may publish: steering the bot, never making it speak. */
+const CONTROL_INTENTS = new Set(['voice.control.join', 'voice.control.leave', 'voice.control.set-bitrate']);
+
+/** What the publish check needs of an envelope. */
+export interface PublishedEnvelope {
+  tenant: string;
+  intent: string;
+  src: string;
+  payload: unknown;
+}
+
+/**
+ * Why `principal` may not publish `env` (a message for the `forbidden` error), or undefined when it
+ * may. Agents publish anything (their manifests narrow that where they are enforced); a browser's
+ * session publishes only within its tenant, with `src` = `client:<session id>`, only the intents its
+ * grants allow (owners: `voice.control.*` within their guild and channel scope; moderators: none), so
+ * a moderator can never make the bot join, leave or speak.
+ */
+export function publishDenial(principal: Principal, env: PublishedEnvelope): string | undefined {
+  if (principal.tenant === null) return undefined;
+  if (principal.tenant !== env.tenant) return `this session may not publish to tenant "${env.tenant}"`;
+  const src = `client:${principal.sid ?? 'unknown'}`;
+  if (env.src !== src) return `src must be "${src}" for this session`;
+  const grants = grantsOf(principal);
+  if (!(grants.includes('control') && CONTROL_INTENTS.has(env.intent))) return `a ${principal.role} may not publish ${env.intent}`;
+  const payload = env.payload as { guild_id?: unknown; channel_id?: unknown } | null;
+  if (principal.guild !== undefined && payload?.guild_id !== principal.guild) return `this session is limited to guild ${principal.guild}`;
+  if (principal.channel !== undefined && payload?.channel_id !== undefined && payload.channel_id !== principal.channel) return `this session is limited to channel ${principal.channel}`;
+  return undefined;
+}
+
+/** Where an envelope belongs below its tenant, for sessions limited to a guild or channel. */
+export interface EnvelopeScope {
+  guild: string | undefined;
+  channel: string | undefined;
+}
+
+/** Whether a session limited to a guild (and channel) may receive an envelope of `scope`. Unknown scope: no. */
+export function mayReceive(principal: Principal, scope: EnvelopeScope | undefined): boolean {
+  if (principal.guild === undefined && principal.channel === undefined) return true;
+  if (!scope) return false;
+  if (principal.guild !== undefined && scope.guild !== principal.guild) return false;
+  if (principal.channel !== undefined && scope.channel !== principal.channel) return false;
+  return true;
 }
 
 /**

@@ -38,6 +38,8 @@ const BINARY = { binary: true } as const;
 export class HubConnection {
   readonly id: number;
   readonly principal: Principal;
+  /** Whether the principal is limited to a guild or channel (deliveries are then filtered). */
+  readonly scoped: boolean;
   readonly patterns = new Set<string>();
   delivered = 0;
   dropped = 0;
@@ -65,6 +67,7 @@ export class HubConnection {
     this.#ws = ws;
     this.#socket = socket;
     this.principal = principal;
+    this.scoped = principal.guild !== undefined || principal.channel !== undefined;
     this.#options = options;
     this.#counters = counters;
   }

@@ -1,6 +1,6 @@
 /** The hub's per-message work: ingest, authorise, route; and the one `error` reply per rejection. */
 import { isTopicPattern, makeEnvelope } from '@promethean/shared';
-import { mayPublish, maySubscribe } from './auth.ts';
+import { mayReceive, maySubscribe, publishDenial, type EnvelopeScope } from './auth.ts';
 import type { HubConnection } from './connection.ts';
 import { ingest, type Rejection } from './ingest.ts';
 import type { HubCounters } from './metrics.ts';
@@ -12,6 +12,32 @@ export interface HubCore {
   options: HubOptions;
   counters: HubCounters;
   index: SubscriptionIndex<HubConnection>;
+  /** Voice session → guild and channel, learned from agents' `voice.state.connected` (bounded). */
+  sessions: Map<string, EnvelopeScope>;
+}
+
+/** Sessions remembered for scoping at most; beyond it the oldest is forgotten. */
+const MAX_SESSIONS = 10_000;
+
+/**
+ * Where an envelope belongs below its tenant: its payload's `guild_id` / `channel_id`, or the guild
+ * and channel of its `session_id` as the voice access agent announced them.
+ */
+export function envelopeScope(core: HubCore, payload: unknown): EnvelopeScope | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const p = payload as { guild_id?: unknown; channel_id?: unknown; session_id?: unknown };
+  if (typeof p.guild_id === 'string') return { guild: p.guild_id, channel: typeof p.channel_id === 'string' ? p.channel_id : core.sessions.get(String(p.session_id))?.channel };
+  return typeof p.session_id === 'string' ? core.sessions.get(p.session_id) : undefined;
+}
+
+function learnSession(core: HubCore, payload: unknown): void {
+  const p = payload as { session_id?: unknown; guild_id?: unknown; channel_id?: unknown } | null;
+  if (!p || typeof p.session_id !== 'string' || typeof p.guild_id !== 'string' || typeof p.channel_id !== 'string') return;
+  if (!core.sessions.has(p.session_id) && core.sessions.size >= MAX_SESSIONS) {
+    const oldest = core.sessions.keys().next().value;
+    if (oldest !== undefined) core.sessions.delete(oldest);
+  }
+  core.sessions.set(p.session_id, { guild: p.guild_id, channel: p.channel_id });
 }
 
 /** Sends the typed `error` envelope for one rejected frame back on its connection, and counts it. */
@@ -48,13 +74,24 @@ export function handleMessage(core: HubCore, conn: HubConnection, data: Buffer, 
         sendError(core, conn, forbidden(`at most ${core.options.maxSubscriptionsPerConnection} subscriptions per connection`, ref));
         return;
       }
-      conn.patterns.add(r.pattern);
-      core.index.add(r.pattern, conn);
+      const hook = core.options.beforeSubscribe;
+      let pending: Promise<void> | void = undefined;
       try {
-        core.options.onSubscribe?.(conn.principal, r.pattern);
+        pending = hook?.(conn.principal, r.pattern);
       } catch {
-        core.counters.observerErrors++;
+        sendError(core, conn, unrecorded(ref));
+        return;
       }
+      if (pending) {
+        // Recorded first (the audit log), confirmed after: no record, no subscription.
+        pending.then(
+          () => addSubscription(core, conn, r.pattern, ref),
+          () => sendError(core, conn, unrecorded(ref)),
+        );
+        return;
+      }
+      addSubscription(core, conn, r.pattern, ref);
+      return;
     } else if (isTopicPattern(r.pattern)) {
       conn.patterns.delete(r.pattern);
       core.index.remove(r.pattern, conn);
@@ -63,17 +100,53 @@ export function handleMessage(core: HubCore, conn: HubConnection, data: Buffer, 
     return;
   }
   const env = r.envelope;
-  if (!mayPublish(conn.principal, env.tenant)) {
-    sendError(core, conn, { ...forbidden(`this token may not publish to tenant "${env.tenant}"`, env.id), provider: env.provider, tenant: env.tenant, topic: env.dst });
+  const denial = publishDenial(conn.principal, env);
+  if (denial !== undefined) {
+    sendError(core, conn, { ...forbidden(denial, env.id), provider: env.provider, tenant: env.tenant, topic: env.dst });
     return;
   }
+  // Only agents (the voice access agent) tell the hub where a session lives.
+  if (conn.principal.role === 'agent' && env.intent === 'voice.state.connected') learnSession(core, env.payload);
   core.counters.published++;
   const subscribers = core.index.match(env.dst);
   if (subscribers.length === 0) return;
   const media = isMediaIntent(env.intent);
   // Framed once, written to every subscriber as is.
   const frame = encodeServerFrame(r.data, r.binary);
-  for (const s of subscribers) s.deliver(r.data, r.binary, media, frame);
+  let scope: EnvelopeScope | undefined | null = null;
+  for (const s of subscribers) {
+    if (s.scoped) {
+      // A session limited to a guild or channel gets only that guild's or channel's envelopes.
+      if (scope === null) scope = envelopeScope(core, env.payload);
+      if (!mayReceive(s.principal, scope)) {
+        core.counters.outOfScope++;
+        continue;
+      }
+    }
+    s.deliver(r.data, r.binary, media, frame);
+  }
+}
+
+function addSubscription(core: HubCore, conn: HubConnection, pattern: string, ref: string | undefined): void {
+  if (conn.closed) return;
+  if (!conn.patterns.has(pattern) && conn.patterns.size >= core.options.maxSubscriptionsPerConnection) {
+    sendError(core, conn, forbidden(`at most ${core.options.maxSubscriptionsPerConnection} subscriptions per connection`, ref));
+    return;
+  }
+  conn.patterns.add(pattern);
+  core.index.add(pattern, conn);
+  try {
+    core.options.onSubscribe?.(conn.principal, pattern);
+  } catch {
+    core.counters.observerErrors++;
+  }
+  conn.deliver(ref === undefined ? '{"op":"ack"}' : JSON.stringify({ op: 'ack', ref }), false, false);
+}
+
+function unrecorded(ref: string | undefined): Rejection {
+  const r: Rejection = { kind: 'reject', code: 'unavailable', message: 'this subscription could not be written to the audit log, so it is refused; try again' };
+  if (ref !== undefined) r.ref_id = ref;
+  return r;
 }
 
 function forbidden(message: string, ref: string | undefined): Rejection {

@@ -77,6 +77,7 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
     options: opts,
     counters,
     index: new SubscriptionIndex<HubConnection>(opts.routeCacheSize),
+    sessions: new Map(),
   };
   const connections = new Set<HubConnection>();
   const startedAt = Date.now();
@@ -140,6 +141,7 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
       ping_timeouts: counters.pingTimeouts,
       max_queue_depth: counters.maxQueueDepth,
       observer_errors: counters.observerErrors,
+      out_of_scope: counters.outOfScope,
       errors: { ...counters.errors },
       per_connection: [...connections].map((c) => c.snapshot()),
     };

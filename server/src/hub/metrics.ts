@@ -35,6 +35,8 @@ export interface HubMetrics {
   max_queue_depth: number;
   /** Throws from the onSubscribe observer (caught; the subscription stands). */
   observer_errors: number;
+  /** Envelopes withheld from sessions limited to another guild or channel. */
+  out_of_scope: number;
   /** Rejected frames, by error code. */
   errors: Partial<Record<ErrorCode, number>>;
   per_connection: ConnectionMetrics[];
@@ -50,6 +52,7 @@ export class HubCounters {
   pingTimeouts = 0;
   maxQueueDepth = 0;
   observerErrors = 0;
+  outOfScope = 0;
   readonly errors: Partial<Record<ErrorCode, number>> = {};
 
   error(code: ErrorCode): void {

@@ -66,7 +66,13 @@ export interface HubOptions {
    * request's own Host is accepted too. Cookies are marked Secure when it is https.
    */
   publicOrigin: string | undefined;
-  /** Observer called after every accepted subscription (the app audits listens through it). */
+  /**
+   * Called before a subscription is accepted; when it returns a promise, the subscription is
+   * confirmed only once it resolves and refused (`unavailable`) if it rejects. The server writes
+   * listens to the audit log here.
+   */
+  beforeSubscribe: ((principal: Principal, pattern: string) => Promise<void> | void) | undefined;
+  /** Observer called after every accepted subscription. */
   onSubscribe: ((principal: Principal, pattern: string) => void) | undefined;
 }
 
@@ -90,6 +96,7 @@ export const defaultHubOptions: HubOptions = {
   mount: undefined,
   tokenPersistence: undefined,
   publicOrigin: undefined,
+  beforeSubscribe: undefined,
   onSubscribe: undefined,
 };
 
