@@ -135,7 +135,7 @@ async function metricsAfterGc(hub: HubChild): Promise<Metrics> {
 const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
 
 function open(url: string, key: string): Promise<WebSocket> {
-  const ws = new WebSocket(`${url}?token=${key}`);
+  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${key}` } });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);

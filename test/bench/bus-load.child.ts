@@ -83,10 +83,9 @@ const next = (seq: number): string | Buffer => (spec.mode === 'throughput' ? RIN
 
 function open(): Promise<WebSocket> {
   const url = new URL(spec.url);
-  if (spec.token) url.searchParams.set('token', spec.token);
   // An all-zero mask lets the client skip masking its payloads (RFC 6455 allows any mask value);
   // it saves the generator a copy per frame and costs the servers the same as a random mask.
-  const ws = new WebSocket(url, { generateMask: (mask) => mask.fill(0) });
+  const ws = new WebSocket(url, { generateMask: (mask) => mask.fill(0), ...(spec.token ? { headers: { authorization: `Bearer ${spec.token}` } } : {}) });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);

@@ -104,12 +104,11 @@ describe('maySubscribe', () => {
 });
 
 describe('bearerToken', () => {
-  it('reads Authorization: Bearer first, then ?token=', () => {
-    expect(bearerToken('Bearer abc', 'q')).toBe('abc');
-    expect(bearerToken('bearer   abc', undefined)).toBe('abc');
-    expect(bearerToken('Basic abc', 'q')).toBeUndefined();
-    expect(bearerToken(undefined, 'q')).toBe('q');
-    expect(bearerToken(undefined, '')).toBeUndefined();
+  it('reads Authorization: Bearer only', () => {
+    expect(bearerToken('Bearer abc')).toBe('abc');
+    expect(bearerToken('bearer   abc')).toBe('abc');
+    expect(bearerToken('Basic abc')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
   });
 });
 

@@ -321,11 +321,12 @@ export function isTokenShaped(value: string): boolean {
   return TOKEN_RE.test(value);
 }
 
-/** The bearer token of a request: `Authorization: Bearer <t>` or `?token=<t>`. */
-export function bearerToken(authorization: string | undefined, query: string | undefined): string | undefined {
-  if (authorization) {
-    const m = /^Bearer\s+(\S+)$/i.exec(authorization);
-    return m?.[1];
-  }
-  return query || undefined;
+/**
+ * The bearer token of a request: `Authorization: Bearer <t>`. Tokens are never read from the URL
+ * (`?token=` is refused outright, so nobody builds on it: URLs end up in logs and proxies).
+ */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization);
+  return m?.[1];
 }

@@ -143,8 +143,8 @@ describe('BusClient', () => {
     // The `ws` package's WebSocket has the browser API plus pause(); record instances to pause one.
     const sockets: WsWebSocket[] = [];
     class PausableWebSocket extends WsWebSocket {
-      constructor(url: string) {
-        super(url);
+      constructor(url: string, init?: { headers?: Record<string, string> }) {
+        super(url, init);
         sockets.push(this);
       }
     }

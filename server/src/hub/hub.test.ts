@@ -243,3 +243,14 @@ describe('hub routing', () => {
     expect(Buffer.compare(sub.received[2]!.data, Buffer.from(frame))).toBe(0);
   });
 });
+
+describe('tokens stay out of URLs', () => {
+  it('a valid agent key in ?token= is refused (401): keys go in the Authorization header only', async () => {
+    hub = await startTempHub();
+    await expect(new RecordingClient(`${hub.url}?token=${hub.agentKey}`).opened()).rejects.toThrow('HTTP 401');
+    const res = await fetch(`${hub.httpUrl}/metrics?token=${hub.agentKey}`);
+    expect(res.status).toBe(401);
+    const ok = await client(hub.agentKey);
+    await ok.subscribe('promethean.p.*.t.demo.>');
+  });
+});

@@ -2,7 +2,7 @@
  * The embedded bus hub: Hono on @hono/node-server, WebSockets from @hono/node-ws.
  * `GET /healthz`, `GET /metrics` (JSON counters), `POST /api/session` (login token → an HttpOnly
  * session cookie), `GET /api/me`, `POST /api/logout`, `GET /bus` (WebSocket; agents send their key
- * as `Authorization: Bearer` (or `?token=`), browsers the session cookie from their own origin; 401
+ * as `Authorization: Bearer` (never in the URL), browsers the session cookie from their own origin; 401
  * before the upgrade).
  *
  * On `/bus`: a text message is one JSON envelope (publish) or a control object
@@ -89,8 +89,7 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
   // UTF-8 of text frames is checked by the hub itself (malformed_json) rather than closing (1007).
   Object.assign(nodeWs.wss.options, { maxPayload: opts.hardMaxFrameBytes, skipUTF8Validation: true });
 
-  const authenticate = (c: Context<Env>): Principal | undefined =>
-    tokens.authenticate(bearerToken(c.req.header('authorization'), c.req.query('token')));
+  const authenticate = (c: Context<Env>): Principal | undefined => tokens.authenticate(bearerToken(c.req.header('authorization')));
 
   /** Whether a request's Origin (when it has one) is the hub's own: the Host it was sent to, or the public origin. */
   const sameOrigin = (c: Context): boolean => {
@@ -104,7 +103,7 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
 
   /** Bearer token (agents, CLI) first; else the session cookie, from the hub's own origin only. */
   const authenticateRequest = async (c: Context): Promise<Principal | undefined> => {
-    const bearer = bearerToken(c.req.header('authorization'), c.req.query('token'));
+    const bearer = bearerToken(c.req.header('authorization'));
     if (bearer) return tokens.authenticateAsync(bearer);
     const cookie = getCookie(c, SESSION_COOKIE);
     if (!cookie || !isTokenShaped(cookie)) return undefined;
@@ -167,7 +166,7 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
     onError: (c) => c.json({ error: { code: 'oversize', message: 'request body over 4096 bytes' } }, 413),
   });
   app.post('/api/session', smallBody, async (c) => {
-    let login = bearerToken(c.req.header('authorization'), undefined);
+    let login = bearerToken(c.req.header('authorization'));
     if (!login) {
       const body: unknown = await c.req.json().catch(() => undefined);
       const t = (body as { token?: unknown } | undefined)?.token;

@@ -52,9 +52,7 @@ export class RecordingClient {
   #waiters: (() => void)[] = [];
 
   constructor(url: string, token?: string, headers: Record<string, string> = {}) {
-    const u = new URL(url);
-    if (token !== undefined) u.searchParams.set('token', token);
-    this.ws = new WebSocket(u, { headers });
+    this.ws = new WebSocket(new URL(url), { headers: token !== undefined ? { authorization: `Bearer ${token}`, ...headers } : headers });
     this.ws.on('message', (data: Buffer, binary: boolean) => {
       let json: unknown;
       if (!binary) {

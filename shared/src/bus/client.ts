@@ -167,10 +167,13 @@ export class BusClient extends TypedEmitter<BusClientEvents> {
     // Relative URLs (`/bus`) resolve against the page in browsers; http(s) becomes ws(s).
     const url = new URL(this.options.url, (globalThis as { location?: { href: string } }).location?.href);
     if (url.protocol === 'http:' || url.protocol === 'https:') url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('token', this.options.token);
     let ws: WebSocket;
     try {
-      ws = new Ctor(url.toString());
+      // The key travels in the Authorization header, never in the URL (where proxies and logs keep
+      // it). Node's WebSocket takes headers; a browser has none to set and signs in with its cookie.
+      ws = this.options.token
+        ? new (Ctor as unknown as new (url: string, init: { headers: Record<string, string> }) => WebSocket)(url.toString(), { headers: { authorization: `Bearer ${this.options.token}` } })
+        : new Ctor(url.toString());
     } catch (cause) {
       this.#scheduleReconnect();
       void cause;

@@ -6,7 +6,10 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 export interface BusClientOptions {
   /** Hub URL, `ws://host:port/bus`. */
   url: string;
-  /** Agent key or session token; sent as `?token=` (browsers cannot set headers on WebSockets). */
+  /**
+   * Agent key or session token, sent as `Authorization: Bearer` (Node's WebSocket takes headers).
+   * Empty in a browser, which authenticates with its session cookie.
+   */
   token: string;
   /** Messages kept while disconnected; beyond it the oldest is dropped and counted. */
   maxQueued: number;
