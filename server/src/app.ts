@@ -5,9 +5,11 @@
  * process that `promethean start` (the supervisor) spawns; tests call {@link startServer} directly.
  */
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BusClient, makeEnvelope, type ProviderRegistry } from '@promethean/shared';
+import { startAuditLog } from './audit/index.ts';
 import { createHub, type Hub } from './hub/index.ts';
 import type { Principal } from './hub/index.ts';
 import { ListenService } from './listen/service.ts';
@@ -41,6 +43,15 @@ export interface ServerOptions {
   consoleDir: string;
   /** The origin browsers use when the hub is behind a proxy (`https://…`). */
   publicOrigin: string | undefined;
+  /** Serve https/wss with this certificate and key (PEM). */
+  tls: { cert: string; key: string } | undefined;
+  /** Port of the loopback listener for agents when `host` is not loopback (0 = any). */
+  agentPort: number;
+}
+
+/** Whether an address only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 export const defaultServerOptions = {
@@ -54,6 +65,8 @@ export const defaultServerOptions = {
   sfu: {},
   consoleDir: join(PROJECT_ROOT, 'web', 'dist'),
   publicOrigin: undefined,
+  tls: undefined,
+  agentPort: 0,
 } satisfies Partial<ServerOptions>;
 
 export interface Server {
@@ -77,6 +90,8 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     for (const c of closers.splice(0).reverse()) await c();
   };
   try {
+    // The audit chain is keyed, and listens a crash left open are closed, before any listen can start.
+    await startAuditLog(store, { dataDir: o.dataDir, log: o.log });
     // Media runs in the SFU's own process, never on the hub's event loop.
     const sfu = await createWeriftSfu(o.sfu);
     closers.push(() => sfu.close());
@@ -98,10 +113,16 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       {},
       o.log,
     );
+    /** Where a browser reaches the hub: the declared public origin, else this machine by name when the hub listens on every interface. */
+    const publicBase = (): string => {
+      if (o.publicOrigin) return new URL(o.publicOrigin).origin;
+      if (o.host === '0.0.0.0' || o.host === '::') return `${o.tls ? 'https' : 'http'}://${hostname()}:${hub.port}`;
+      return hub.httpUrl;
+    };
     const loginLink = async (): Promise<string> => {
       const issued = hub.issueLoginToken();
       await issued.saved;
-      return `${o.publicOrigin ? new URL(o.publicOrigin).origin : hub.httpUrl}/login#token=${issued.token}`;
+      return `${publicBase()}/login#token=${issued.token}`;
     };
     const hub: Hub = await createHub({
       dataDir: o.dataDir,
@@ -110,6 +131,8 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       writeRuntimeFile: true,
       tokenPersistence: store,
       publicOrigin: o.publicOrigin,
+      tls: o.tls,
+      agentListener: isLoopback(o.host) ? undefined : { host: '127.0.0.1', port: o.agentPort },
       mount: (app, ctx) => {
         mountListenRoutes(app, ctx, listen);
         mountAuditRoutes(app, ctx, store);

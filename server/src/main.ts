@@ -4,6 +4,7 @@
  * from the environment, parsed once with zod. Over IPC it reports `ready` with where it listens and
  * answers `login-link` requests; run by hand it prints the same `ready` object as one JSON line.
  */
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { PrometheanError } from '@promethean/shared';
@@ -25,6 +26,11 @@ export const ServerEnv = z.object({
   PROMETHEAN_SFU_RTC_PORTS: z.string().regex(/^\d{1,5}-\d{1,5}$/, 'must be MIN-MAX').optional(),
   /** Where browsers reach the hub when it is behind a proxy (`https://…`). */
   PROMETHEAN_PUBLIC_URL: z.url().optional(),
+  /** Certificate and key (PEM files) for https/wss. */
+  PROMETHEAN_TLS_CERT: z.string().min(1).optional(),
+  PROMETHEAN_TLS_KEY: z.string().min(1).optional(),
+  /** Port of the loopback listener for agents when the hub listens elsewhere (0 = any). */
+  PROMETHEAN_AGENT_PORT: z.coerce.number().int().min(0).max(65535).default(0),
 });
 export type ServerConfig = z.infer<typeof ServerEnv>;
 
@@ -63,6 +69,10 @@ async function main(): Promise<number> {
     databaseUrl: config.DATABASE_URL,
     env: process.env,
     publicOrigin: config.PROMETHEAN_PUBLIC_URL,
+    agentPort: config.PROMETHEAN_AGENT_PORT,
+    ...(config.PROMETHEAN_TLS_CERT && config.PROMETHEAN_TLS_KEY
+      ? { tls: { cert: await readFile(config.PROMETHEAN_TLS_CERT, 'utf8'), key: await readFile(config.PROMETHEAN_TLS_KEY, 'utf8') } }
+      : {}),
     sfu: {
       ingestPort: config.PROMETHEAN_SFU_INGEST_PORT,
       listenIp: config.PROMETHEAN_SFU_LISTEN_IP,
@@ -77,6 +87,7 @@ async function main(): Promise<number> {
     http_url: server.hub.httpUrl,
     key_file: server.hub.agentKeyFile,
     port,
+    agent_port: server.hub.agentPort ?? null,
     sfu_ingest_host: server.sfu.ingest.host,
     sfu_ingest_port: server.sfu.ingest.port,
     pid: process.pid,

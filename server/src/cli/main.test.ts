@@ -41,6 +41,14 @@ describe('promethean CLI', () => {
     expect(err.join('\n')).toContain('--port must be a number');
   });
 
+  it('start refuses a non-loopback --host without TLS or --insecure, and half a TLS pair', async () => {
+    const { err } = capture();
+    expect(await main(['start', '--host', '0.0.0.0'])).toBe(2);
+    expect(err.join('\n')).toContain('--host 0.0.0.0 is reachable from other machines: give --tls-cert and --tls-key');
+    expect(await main(['start', '--tls-cert', 'x.pem'])).toBe(2);
+    expect(err.join('\n')).toContain('--tls-cert and --tls-key go together');
+  });
+
   it('bench rejects an unknown suite', async () => {
     const { err } = capture();
     expect(await main(['bench', 'nosuch'])).toBe(2);

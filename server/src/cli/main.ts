@@ -1,13 +1,14 @@
 /** `promethean <command>`: dispatch, `--help` everywhere, and one clear error (exit 2) for bad flags. */
 import { PrometheanError } from '@promethean/shared';
 import type { Command } from './args.ts';
+import { auditCommand } from './commands/audit.ts';
 import { benchCommand } from './commands/bench.ts';
 import { loginCommand } from './commands/login.ts';
 import { standinCommand } from './commands/standin.ts';
 import { startCommand } from './commands/start.ts';
 import { tapCommand } from './commands/tap.ts';
 
-export const COMMANDS: readonly Command[] = [startCommand, loginCommand, standinCommand, tapCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [startCommand, loginCommand, auditCommand, standinCommand, tapCommand, benchCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

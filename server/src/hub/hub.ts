@@ -14,6 +14,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createAdaptorServer } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono, type Context } from 'hono';
@@ -35,6 +36,8 @@ export interface Hub {
   /** `http://host:port`. */
   readonly httpUrl: string;
   readonly port: number;
+  /** Port of the loopback listener for agents, when the public one is elsewhere. */
+  readonly agentPort: number | undefined;
   /** Path of the agent key file. */
   readonly agentKeyFile: string;
   /** The agent key (for in-process agents and tests). */
@@ -237,19 +240,37 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
 
   opts.mount?.(app, { authenticate: (token) => tokens.authenticate(token), authenticateRequest });
 
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-  nodeWs.injectWebSocket(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
+  const listen = async (server: Server, port: number, host: string): Promise<number> => {
+    nodeWs.injectWebSocket(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
-  server.on('error', () => undefined);
-  const port = (server.address() as AddressInfo).port;
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  const url = `ws://${host}:${port}/bus`;
+    server.on('error', () => undefined);
+    return (server.address() as AddressInfo).port;
+  };
+  const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  // The public listener: https/wss with a certificate, plain http/ws otherwise.
+  const server = (opts.tls
+    ? createAdaptorServer({ fetch: app.fetch, createServer: createHttpsServer, serverOptions: { cert: opts.tls.cert, key: opts.tls.key } })
+    : createAdaptorServer({ fetch: app.fetch })) as Server;
+  const servers: Server[] = [server];
+  const port = await listen(server, opts.port, opts.host);
+  const host = bracket(opts.host);
+  const scheme = opts.tls ? 'https' : 'http';
+  let url = `${opts.tls ? 'wss' : 'ws'}://${host}:${port}/bus`;
+  let agentPort: number | undefined;
+  if (opts.agentListener) {
+    // Agents and CLI clients on this machine reach the hub over loopback, without the public
+    // certificate (whose names are the public host's, not 127.0.0.1).
+    const internal = createAdaptorServer({ fetch: app.fetch }) as Server;
+    servers.push(internal);
+    agentPort = await listen(internal, opts.agentListener.port, opts.agentListener.host);
+    url = `ws://${bracket(opts.agentListener.host)}:${agentPort}/bus`;
+  }
   if (opts.writeRuntimeFile) {
     await writeRuntimeFile(opts.dataDir, { hub_url: url, key_file: agentKeyFile, pid: process.pid, started_at: new Date(startedAt).toISOString() });
   }
@@ -265,8 +286,9 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
   let closing: Promise<void> | undefined;
   return {
     url,
-    httpUrl: `http://${host}:${port}`,
+    httpUrl: `${scheme}://${host}:${port}`,
     port,
+    agentPort,
     agentKeyFile,
     agentKey,
     options: opts,
@@ -280,10 +302,15 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
         for (const conn of connections) conn.close(1001, 'hub closing');
         if (nodeWs.wss.clients.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
         for (const ws of nodeWs.wss.clients) ws.terminate();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await Promise.all(
+          servers.map(
+            (srv) =>
+              new Promise<void>((resolve) => {
+                srv.close(() => resolve());
+                srv.closeAllConnections();
+              }),
+          ),
+        );
         nodeWs.wss.close();
         if (opts.writeRuntimeFile) await removeRuntimeFile(opts.dataDir);
       })();

@@ -59,6 +59,13 @@ export interface HubOptions {
    * Routes cannot be added later: Hono builds its router on the first request.
    */
   mount: ((app: Hono<HubEnv>, ctx: HubMountContext) => void) | undefined;
+  /** Serve https/wss with this certificate and key (PEM). */
+  tls: { cert: string; key: string } | undefined;
+  /**
+   * A second, plain listener for agents and CLI clients on this machine (loopback), used when the
+   * public listener is on another interface; `url` and the runtime file then point at it.
+   */
+  agentListener: { host: string; port: number } | undefined;
   /** Where login and session tokens are kept across restarts (the store); memory only when absent. */
   tokenPersistence: TokenPersistence | undefined;
   /**
@@ -97,6 +104,8 @@ export const defaultHubOptions: HubOptions = {
   tokenPersistence: undefined,
   publicOrigin: undefined,
   beforeSubscribe: undefined,
+  tls: undefined,
+  agentListener: undefined,
   onSubscribe: undefined,
 };
 

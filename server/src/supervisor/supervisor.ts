@@ -43,6 +43,8 @@ export interface SupervisorOptions {
   publicUrl: string | undefined;
   /** Build the console (Vite) before starting when its build is missing or stale. */
   buildConsole: boolean;
+  /** Certificate and key files for https/wss. */
+  tls: { certFile: string; keyFile: string } | undefined;
 }
 
 export const defaultSupervisorOptions = {
@@ -57,6 +59,7 @@ export const defaultSupervisorOptions = {
   sfu: {},
   publicUrl: undefined,
   buildConsole: true,
+  tls: undefined,
 } satisfies Partial<SupervisorOptions>;
 
 /** What the server child reports once listening (its `ready` IPC message). */
@@ -65,6 +68,8 @@ export interface ServerReady {
   http_url: string;
   key_file: string;
   port: number;
+  /** The loopback listener agents use when the public one is elsewhere. */
+  agent_port: number | null;
   /** Where the voice access agent sends each speaker's RTP (the SFU ingest). */
   sfu_ingest_host: string;
   sfu_ingest_port: number;
@@ -174,12 +179,20 @@ export class Supervisor {
       ...(o.sfu.rtcPorts ? { PROMETHEAN_SFU_RTC_PORTS: o.sfu.rtcPorts } : {}),
       ...(o.sfu.ingestPort !== undefined ? { PROMETHEAN_SFU_INGEST_PORT: String(o.sfu.ingestPort) } : {}),
       ...(o.publicUrl ? { PROMETHEAN_PUBLIC_URL: o.publicUrl } : {}),
+      ...(o.tls ? { PROMETHEAN_TLS_CERT: o.tls.certFile, PROMETHEAN_TLS_KEY: o.tls.keyFile } : {}),
     };
     const child = this.#add({ name: 'server', role: 'server', script: join(o.projectRoot, 'server/src/main.ts'), args: [], env, cwd: o.projectRoot });
     const ready = parseServerReady(await child.start());
     this.server = ready;
     // A restarted server listens where the first one did, so every client's reconnect finds it.
-    child.update({ env: { ...env, PROMETHEAN_PORT: String(ready.port), PROMETHEAN_SFU_INGEST_PORT: String(ready.sfu_ingest_port) } });
+    child.update({
+      env: {
+        ...env,
+        PROMETHEAN_PORT: String(ready.port),
+        PROMETHEAN_SFU_INGEST_PORT: String(ready.sfu_ingest_port),
+        ...(ready.agent_port !== null ? { PROMETHEAN_AGENT_PORT: String(ready.agent_port) } : {}),
+      },
+    });
     child.on('ready', (m) => {
       this.server = parseServerReady(m);
       o.log(`server: ready again at ${this.server.http_url}`);
@@ -285,10 +298,11 @@ export class Supervisor {
 
 function parseServerReady(m: ChildMessage): ServerReady {
   const { hub_url, http_url, key_file, port, sfu_ingest_host, sfu_ingest_port } = m;
+  const agent_port = typeof m.agent_port === 'number' ? m.agent_port : null;
   if (typeof hub_url !== 'string' || typeof http_url !== 'string' || typeof key_file !== 'string' || typeof port !== 'number' || typeof sfu_ingest_host !== 'string' || typeof sfu_ingest_port !== 'number') {
     throw new PrometheanError('internal', `the server's ready message is malformed: ${JSON.stringify(m)}`);
   }
-  return { hub_url, http_url, key_file, port, sfu_ingest_host, sfu_ingest_port };
+  return { hub_url, http_url, key_file, port, agent_port, sfu_ingest_host, sfu_ingest_port };
 }
 
 function parseStandinReady(m: ChildMessage): StandinReady {

@@ -4,7 +4,8 @@
  * crashed child with backoff, and prints a login link.
  */
 import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../../app.ts';
+import { existsSync } from 'node:fs';
+import { PROJECT_ROOT, isLoopback } from '../../app.ts';
 import { Supervisor } from '../../supervisor/supervisor.ts';
 import { PrometheanError } from '@promethean/shared';
 import { numberFlag, parseFlags, type Command } from '../args.ts';
@@ -31,7 +32,13 @@ Options:
                            of a server behind NAT); with it the SFU listens on every interface
   --rtc-ports <min-max>    UDP ports for WebRTC media (open them in a firewall)
   --public-url <url>       where browsers reach the hub when it is behind a proxy (https://…)
-  -h, --help               this text`,
+  --tls-cert <file>        serve https/wss with this certificate (PEM; with --tls-key)
+  --tls-key <file>         the certificate's private key (PEM)
+  --insecure               allow a non-loopback --host without TLS (prints a warning)
+  -h, --help               this text
+
+A --host other than loopback needs --tls-cert and --tls-key (or a TLS proxy in front, with
+--public-url https://… and --insecure): session cookies and voice must not cross a network in clear.`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       port: { type: 'string' },
@@ -43,7 +50,19 @@ Options:
       'announced-address': { type: 'string' },
       'rtc-ports': { type: 'string' },
       'public-url': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      insecure: { type: 'boolean' },
     });
+    const host = values.host ?? '127.0.0.1';
+    const certFile = values['tls-cert'];
+    const keyFile = values['tls-key'];
+    if ((certFile === undefined) !== (keyFile === undefined)) throw new PrometheanError('bad_flag', '--tls-cert and --tls-key go together');
+    for (const f of [certFile, keyFile]) if (f !== undefined && !existsSync(f)) throw new PrometheanError('bad_flag', `no such file: ${f}`);
+    if (!isLoopback(host) && certFile === undefined && values.insecure !== true) {
+      throw new PrometheanError('bad_flag', `--host ${host} is reachable from other machines: give --tls-cert and --tls-key (or put a TLS proxy in front and pass --insecure)`);
+    }
+    if (!isLoopback(host) && certFile === undefined) console.error(`WARNING: serving on ${host} without TLS (--insecure): session cookies and audio cross the network in clear`);
     const port = numberFlag('port', values.port, 0, 65535);
     const rtcPorts = values['rtc-ports'];
     if (rtcPorts !== undefined) {
@@ -67,6 +86,7 @@ Options:
         ...(rtcPorts ? { rtcPorts } : {}),
       },
       publicUrl,
+      ...(certFile && keyFile ? { tls: { certFile: resolve(certFile), keyFile: resolve(keyFile) } } : {}),
     });
     const stopped = new Promise<void>((done) => {
       process.once('SIGINT', () => done());
