@@ -1,5 +1,7 @@
 /** How CLI clients (`tap`, `bench`) reach the running hub: the runtime file, or `--hub` / `--token-file`. */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { agentKeyPath } from '../hub/agent-keys.ts';
 import { BusClient } from '@promethean/shared';
 import { readRuntimeFile } from '../hub/runtime-file.ts';
 
@@ -8,12 +10,18 @@ export interface HubLocation {
   token: string;
 }
 
-export async function locateHub(options: { dataDir: string; hub?: string; tokenFile?: string }): Promise<HubLocation> {
+/**
+ * Finds the running hub and the key to use: `--hub`/`--token-file` when given; else the runtime
+ * file's hub and, for a client with its own key (`tap`'s read-only one), `keys/<as>.key`, falling
+ * back to the hub's key.
+ */
+export async function locateHub(options: { dataDir: string; hub?: string; tokenFile?: string; as?: string }): Promise<HubLocation> {
   if (options.hub !== undefined && options.tokenFile !== undefined) {
     return { url: options.hub, token: (await readFile(options.tokenFile, 'utf8')).trim() };
   }
   const info = await readRuntimeFile(options.dataDir);
-  const keyFile = options.tokenFile ?? info.key_file;
+  const own = options.as ? agentKeyPath(options.dataDir, options.as) : undefined;
+  const keyFile = options.tokenFile ?? (own && existsSync(own) ? own : info.key_file);
   return { url: options.hub ?? info.hub_url, token: (await readFile(keyFile, 'utf8')).trim() };
 }
 

@@ -20,6 +20,11 @@ export interface Principal {
   channel?: string;
   /** The session's id: the first 16 hex digits of its token's sha-256 (never the token). Absent for agents. */
   sid?: string;
+  /** An agent with its own key: its id (`src` must say so). Absent for the hub's own key. */
+  agent?: string;
+  /** What that agent may publish (its manifest's outputs); a read-only key publishes nothing. */
+  outputs?: ReadonlySet<string>;
+  readonly?: boolean;
 }
 
 export interface SessionScope {
@@ -125,6 +130,8 @@ const MAX_CACHED_SESSIONS = 10_000;
 
 export class TokenStore {
   readonly #agentKeyHash: Buffer;
+  /** sha-256 hex of each agent's own key → its principal. */
+  #agentKeys = new Map<string, Principal>();
   readonly #sessions = new Map<string, StoredToken>();
   readonly #logins = new Map<string, StoredToken>();
   private readonly ttl: { loginMs: number; sessionMs: number };
@@ -144,6 +151,8 @@ export class TokenStore {
     const hash = sha256(token);
     if (timingSafeEqual(hash, this.#agentKeyHash)) return { role: 'agent', tenant: null };
     const key = hash.toString('hex');
+    const agent = this.#agentKeys.get(key);
+    if (agent) return agent;
     const stored = this.#sessions.get(key);
     if (!stored) return undefined;
     if (stored.expiresAt <= this.now()) {
@@ -151,6 +160,14 @@ export class TokenStore {
       return undefined;
     }
     return stored.principal;
+  }
+
+  /** Replaces the known agent keys (from `keys/agents.json`); returns the ids that are no longer known. */
+  setAgentKeys(entries: readonly { id: string; sha256: string; outputs: readonly string[]; readonly: boolean }[]): string[] {
+    const before = new Set([...this.#agentKeys.values()].map((p) => p.agent!));
+    this.#agentKeys = new Map(entries.map((e) => [e.sha256, { role: 'agent' as const, tenant: null, agent: e.id, outputs: new Set(e.outputs), readonly: e.readonly }]));
+    for (const e of entries) before.delete(e.id);
+    return [...before];
   }
 
   /** Like {@link authenticate}, then asks the store for a session issued before a restart. */
@@ -273,6 +290,13 @@ export interface PublishedEnvelope {
  * a moderator can never make the bot join, leave or speak.
  */
 export function publishDenial(principal: Principal, env: PublishedEnvelope): string | undefined {
+  if (principal.role === 'agent') {
+    if (principal.agent === undefined) return undefined; // the hub's own key
+    if (principal.readonly) return `the key of ${principal.agent} is read-only`;
+    if (env.src !== principal.agent) return `src must be "${principal.agent}" for this key`;
+    if (principal.outputs && !principal.outputs.has(env.intent)) return `${principal.agent} did not declare ${env.intent} among its outputs`;
+    return undefined;
+  }
   if (principal.tenant === null) return undefined;
   if (principal.tenant !== env.tenant) return `this session may not publish to tenant "${env.tenant}"`;
   const src = `client:${principal.sid ?? 'unknown'}`;

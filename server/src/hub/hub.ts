@@ -15,6 +15,8 @@
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { unwatchFile, watchFile } from 'node:fs';
+import { agentKeysFile, loadAgentKeys } from './agent-keys.ts';
 import { createAdaptorServer } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono, type Context } from 'hono';
@@ -75,6 +77,7 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
   }
   const { key: agentKey, path: agentKeyFile } = await loadOrCreateAgentKey(opts.dataDir);
   const tokens = new TokenStore(agentKey, { loginMs: opts.loginTokenTtlMs, sessionMs: opts.sessionTtlMs }, Date.now, opts.tokenPersistence);
+  tokens.setAgentKeys(await loadAgentKeys(opts.dataDir));
   const counters = new HubCounters();
   const core: HubCore = {
     options: opts,
@@ -275,6 +278,17 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
     await writeRuntimeFile(opts.dataDir, { hub_url: url, key_file: agentKeyFile, pid: process.pid, started_at: new Date(startedAt).toISOString() });
   }
 
+  // Agent keys issued or revoked while running: reload, and close the connections of revoked agents.
+  const reloadAgentKeys = async (): Promise<void> => {
+    try {
+      const gone = tokens.setAgentKeys(await loadAgentKeys(opts.dataDir));
+      for (const conn of connections) if (conn.principal.agent !== undefined && gone.includes(conn.principal.agent)) conn.close(4001, 'agent key revoked');
+    } catch {
+      counters.error('bad_config');
+    }
+  };
+  watchFile(agentKeysFile(opts.dataDir), { interval: 500, persistent: false }, () => void reloadAgentKeys());
+
   const pinger =
     opts.pingIntervalMs > 0
       ? setInterval(() => {
@@ -299,6 +313,7 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
     close() {
       closing ??= (async () => {
         if (pinger) clearInterval(pinger);
+        unwatchFile(agentKeysFile(opts.dataDir));
         for (const conn of connections) conn.close(1001, 'hub closing');
         if (nodeWs.wss.clients.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
         for (const ws of nodeWs.wss.clients) ws.terminate();

@@ -9,7 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BusClient, PrometheanError, type ProviderRegistry } from '@promethean/shared';
-import { AgentRuntime, agentBusFrom } from '@promethean/shared/node';
+import { AgentRuntime, agentBusFrom, loadManifest } from '@promethean/shared/node';
+import { issueAgentKey } from '../hub/agent-keys.ts';
 import { SupervisedChild, type ChildHealth, type ChildMessage, type ChildSpec, type SupervisedChildOptions } from './child.ts';
 import { loadProvidersForStart, settingsEnv } from './providers.ts';
 import { joinWhenReady } from './join.ts';
@@ -100,6 +101,8 @@ export class Supervisor {
   #bus: BusClient | undefined;
   #closing: Promise<void> | undefined;
   #order: string[] = [];
+  /** Agent id → its key file. */
+  readonly #keys = new Map<string, string>();
 
   constructor(options: Partial<SupervisorOptions> & Pick<SupervisorOptions, 'projectRoot' | 'dataDir' | 'providersFile' | 'env'>) {
     this.options = { ...defaultSupervisorOptions, ...options };
@@ -115,6 +118,7 @@ export class Supervisor {
       o.log(o.env.DATABASE_URL ? 'storage: PostgreSQL (DATABASE_URL)' : `storage: PGlite in ${join(o.dataDir, 'pglite')}`);
 
       if (o.buildConsole) await ensureConsoleBuilt(join(o.projectRoot, 'web'), o.log);
+      await this.#issueKeys();
       await this.#startServer(settingsEnv(await readFile(o.providersFile, 'utf8'), registry, o.env));
       await this.#connectBus();
       await this.#startWorker('mixer', join(o.projectRoot, 'server/src/workers/mixer/main.ts'));
@@ -200,9 +204,23 @@ export class Supervisor {
     o.log(`hub: ${ready.hub_url} (runtime file ${join(o.dataDir, 'runtime.json')})`);
   }
 
+  /**
+   * Every agent gets its own key (rotated at each start), allowed to publish what its manifest
+   * declares; `tap` gets a read-only one. The hub learns them from keys/agents.json.
+   */
+  async #issueKeys(): Promise<void> {
+    const o = this.options;
+    const outputs = async (file: string) => (await loadManifest(join(o.projectRoot, file))).outputs;
+    this.#keys.set('discord-voice-access', await issueAgentKey(o.dataDir, 'discord-voice-access', { outputs: await outputs('bridge/agent.yml'), readonly: false }));
+    this.#keys.set('mixer', await issueAgentKey(o.dataDir, 'mixer', { outputs: await outputs('server/src/workers/mixer/agent.yml'), readonly: false }));
+    this.#keys.set('supervisor', await issueAgentKey(o.dataDir, 'supervisor', { outputs: ['health', 'error', 'voice.control.join'], readonly: false }));
+    await issueAgentKey(o.dataDir, 'tap', { outputs: [], readonly: true });
+    o.log(`keys: one per agent in ${join(o.dataDir, 'keys')} (tap's is read-only)`);
+  }
+
   async #connectBus(): Promise<void> {
     const server = this.server!;
-    const key = (await readFile(server.key_file, 'utf8')).trim();
+    const key = (await readFile(this.#keys.get('supervisor')!, 'utf8')).trim();
     this.#bus = new BusClient({ url: server.hub_url, token: key });
     await this.#bus.connect();
   }
@@ -215,7 +233,7 @@ export class Supervisor {
       role: 'worker',
       script,
       args: [],
-      env: { PROMETHEAN_HUB_URL: server.hub_url, PROMETHEAN_AGENT_TOKEN_FILE: server.key_file },
+      env: { PROMETHEAN_HUB_URL: server.hub_url, PROMETHEAN_AGENT_TOKEN_FILE: this.#keys.get(name) ?? server.key_file },
       cwd: o.projectRoot,
     });
     await child.start();
@@ -251,7 +269,7 @@ export class Supervisor {
       ...secrets,
       ...endpoint,
       PROMETHEAN_HUB_URL: server.hub_url,
-      PROMETHEAN_AGENT_TOKEN_FILE: server.key_file,
+      PROMETHEAN_AGENT_TOKEN_FILE: this.#keys.get('discord-voice-access')!,
       PROMETHEAN_SFU_INGEST: `${server.sfu_ingest_host}:${server.sfu_ingest_port}`,
       PROMETHEAN_PROVIDER: 'discord',
       PROMETHEAN_TENANT: tenant.id,

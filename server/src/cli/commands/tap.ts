@@ -87,7 +87,7 @@ Options:
     if (!isTopicPattern(pattern)) throw new PrometheanError('bad_flag', `"${pattern}" is not a topic pattern (tokens [A-Za-z0-9_-], "*" for one token, ">" last)`);
     if (values.out === undefined) throw new PrometheanError('bad_flag', '--out <dir> is required');
     const duration = numberFlag('duration', values.duration, 0.001, 86400 * 7);
-    const location = await locateHub({ dataDir: resolve(values['data-dir'] ?? '.data'), ...(values.hub ? { hub: values.hub } : {}), ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}) });
+    const location = await locateHub({ dataDir: resolve(values['data-dir'] ?? '.data'), as: 'tap', ...(values.hub ? { hub: values.hub } : {}), ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}) });
     const recorder = await createTapRecorder(resolve(values.out));
     const client = await connectToHub(location);
     const sub = client.subscribe(pattern, (env, attachments) => recorder.onEnvelope(env, attachments));
