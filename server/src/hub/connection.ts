@@ -19,6 +19,7 @@ import type { Principal } from './auth.ts';
 import type { ConnectionMetrics, HubCounters } from './metrics.ts';
 import type { HubOptions } from './options.ts';
 import { Fifo } from './queue.ts';
+import { TokenBucket } from './rate.ts';
 import type { encodeServerFrame } from './ws-frame.ts';
 
 export const CLOSE_SLOW_CONSUMER = 4008;
@@ -41,6 +42,11 @@ export class HubConnection {
   /** Whether the principal is limited to a guild or channel (deliveries are then filtered). */
   readonly scoped: boolean;
   readonly patterns = new Set<string>();
+  /** Message and byte buckets for a browser session's connection; undefined for agents. */
+  readonly limits: { messages: TokenBucket; bytes: TokenBucket } | undefined;
+  /** Frames refused by the limits, and when the last `rate_limited` error was sent. */
+  limited = 0;
+  lastLimitError = -Infinity;
   delivered = 0;
   dropped = 0;
   /** Whether a pong (or the connection itself) arrived since the last ping. */
@@ -68,6 +74,8 @@ export class HubConnection {
     this.#socket = socket;
     this.principal = principal;
     this.scoped = principal.guild !== undefined || principal.channel !== undefined;
+    const l = options.sessionLimits;
+    this.limits = principal.role === 'agent' ? undefined : { messages: new TokenBucket(l.messagesPerS, l.messageBurst), bytes: new TokenBucket(l.bytesPerS, l.byteBurst) };
     this.#options = options;
     this.#counters = counters;
   }

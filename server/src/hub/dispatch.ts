@@ -57,6 +57,17 @@ export function sendError(core: HubCore, conn: HubConnection, r: Rejection): voi
 
 export function handleMessage(core: HubCore, conn: HubConnection, data: Buffer, binary: boolean): void {
   if (conn.closed) return;
+  if (conn.limits && !(conn.limits.messages.take(1) && conn.limits.bytes.take(data.length))) {
+    // Over its rate: dropped and counted; one `rate_limited` error a second says so.
+    conn.limited++;
+    core.counters.rateLimited++;
+    const now = performance.now();
+    if (now - conn.lastLimitError >= 1000) {
+      conn.lastLimitError = now;
+      sendError(core, conn, { kind: 'reject', code: 'rate_limited', message: `over ${core.options.sessionLimits.messagesPerS} messages or ${core.options.sessionLimits.bytesPerS} bytes a second; ${conn.limited} dropped so far` });
+    }
+    return;
+  }
   const r = ingest(data, binary, core.options.maxFrameBytes);
   if (r.kind === 'reject') {
     sendError(core, conn, r);

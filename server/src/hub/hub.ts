@@ -147,6 +147,8 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
       max_queue_depth: counters.maxQueueDepth,
       observer_errors: counters.observerErrors,
       out_of_scope: counters.outOfScope,
+      rate_limited: counters.rateLimited,
+      connection_cap: counters.connectionCap,
       errors: { ...counters.errors },
       per_connection: [...connections].map((c) => c.snapshot()),
     };
@@ -167,6 +169,11 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
     if (principal.tenant !== null) m.per_connection = m.per_connection.filter((conn) => conn.tenant === principal.tenant);
     return c.json(m);
   });
+  // No API request body is larger than an SDP answer; routes that read bodies set tighter limits.
+  app.use(
+    '/api/*',
+    bodyLimit({ maxSize: 128 * 1024, onError: (c) => c.json({ error: { code: 'oversize', message: 'request body over 128 KiB' } }, 413) }),
+  );
   const smallBody = bodyLimit({
     maxSize: 4096,
     onError: (c) => c.json({ error: { code: 'oversize', message: 'request body over 4096 bytes' } }, 413),
@@ -203,6 +210,16 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
       if (!principal) {
         counters.unauthenticated++;
         return c.text('unauthorized', 401);
+      }
+      // The hub's own key (the server, the operator) is not capped; sessions and agent keys are.
+      const who = principal.sid ?? principal.agent;
+      if (who !== undefined) {
+        let held = 0;
+        for (const conn of connections) if ((conn.principal.sid ?? conn.principal.agent) === who) held++;
+        if (held >= opts.maxConnectionsPerPrincipal) {
+          counters.connectionCap++;
+          return c.json({ error: { code: 'rate_limited', message: `at most ${opts.maxConnectionsPerPrincipal} connections at once; close one first` } }, 429);
+        }
       }
       c.set('principal', principal);
       await next();

@@ -37,6 +37,10 @@ export interface HubMetrics {
   observer_errors: number;
   /** Envelopes withheld from sessions limited to another guild or channel. */
   out_of_scope: number;
+  /** Frames refused because a session's connection went over its rate. */
+  rate_limited: number;
+  /** Connections refused because their principal already held the most it may. */
+  connection_cap: number;
   /** Rejected frames, by error code. */
   errors: Partial<Record<ErrorCode, number>>;
   per_connection: ConnectionMetrics[];
@@ -53,6 +57,8 @@ export class HubCounters {
   maxQueueDepth = 0;
   observerErrors = 0;
   outOfScope = 0;
+  rateLimited = 0;
+  connectionCap = 0;
   readonly errors: Partial<Record<ErrorCode, number>> = {};
 
   error(code: ErrorCode): void {

@@ -2,6 +2,7 @@
 import type { Hono } from 'hono';
 import type { Context } from 'hono';
 import type { Principal, TokenPersistence } from './auth.ts';
+import type { ConnectionLimits } from './rate.ts';
 
 /** Hono environment of the hub's app: routes behind the hub's auth see the caller's principal. */
 export type HubEnv = { Variables: { principal: Principal } };
@@ -42,6 +43,10 @@ export interface HubOptions {
   controlQueueMax: number;
   /** Interval of WebSocket pings; a connection that has not answered the previous one is dropped. 0 = off. */
   pingIntervalMs: number;
+  /** What a browser session's connection may send (agents are not limited: they carry the audio). */
+  sessionLimits: ConnectionLimits;
+  /** Connections one session (or one agent key) may hold at once; more are refused with 429. */
+  maxConnectionsPerPrincipal: number;
   /** Subscriptions one connection may hold. */
   maxSubscriptionsPerConnection: number;
   /** Concrete topics whose subscriber lists are cached; the cache is cleared when full. */
@@ -95,6 +100,8 @@ export const defaultHubOptions: HubOptions = {
   controlQueueMax: 4096,
   pingIntervalMs: 30_000,
   maxSubscriptionsPerConnection: 256,
+  sessionLimits: { messagesPerS: 50, messageBurst: 200, bytesPerS: 256 * 1024, byteBurst: 1024 * 1024 },
+  maxConnectionsPerPrincipal: 16,
   routeCacheSize: 4096,
   loginTokenTtlMs: 10 * 60 * 1000,
   sessionTtlMs: 12 * 60 * 60 * 1000,
