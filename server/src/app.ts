@@ -139,7 +139,8 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
         // `promethean login`: the operator (who can read the agent key) asks for a fresh link.
         app.post('/api/login-link', async (c) => {
           const principal = await ctx.authenticateRequest(c);
-          if (!principal || principal.role !== 'agent') return c.json({ error: { code: 'forbidden', message: 'the agent key is needed to mint a login link' } }, principal ? 403 : 401);
+          if (!principal) return c.json({ error: { code: 'unauthenticated', message: 'the hub key is needed to mint a login link' } }, 401);
+          if (principal.role !== 'agent' || principal.agent !== undefined) return c.json({ error: { code: 'forbidden', message: 'only the hub key (the operator) may mint a login link' } }, 403);
           return c.json({ link: await loginLink() });
         });
         mountConsole(app, o.consoleDir);

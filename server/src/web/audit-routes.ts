@@ -24,6 +24,10 @@ export function mountAuditRoutes(app: Hono<HubEnv>, ctx: HubMountContext, store:
     if (!r.success) throw new PrometheanError('schema', `${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`);
     const q = r.data;
     const rows = await store.listAudit({ provider: q.provider, tenant: principal.tenant, limit: q.limit, ...(q.after ? { after_id: q.after } : {}) });
-    return c.json({ rows: q.action ? rows.filter((x) => x.action === q.action) : rows });
+    // An owner limited to a guild (or channel) reads that guild's (or channel's) rows only.
+    const visible = rows.filter(
+      (x) => (principal.guild === undefined || x.guild_id === principal.guild) && (principal.channel === undefined || x.channel_id === principal.channel) && (q.action === undefined || x.action === q.action),
+    );
+    return c.json({ rows: visible });
   });
 }
