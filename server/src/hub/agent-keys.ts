@@ -1,6 +1,6 @@
 /**
  * Per-agent keys. The supervisor gives every agent (and `tap`) its own 256-bit key, kept in
- * `<dataDir>/keys/<id>.key` (mode 0600, directory 0700); the hub knows only their sha-256, from
+ * `<dataDir>/keys/agents/<id>.key` (mode 0600, directories 0700); the hub knows only their sha-256, from
  * `<dataDir>/keys/agents.json`, with what each may publish: the outputs its manifest declares, or
  * nothing for a read-only key. Revoking a key removes it from that file; the hub notices and closes
  * the agent's connections. The hub's own `agent.key` remains the server's (and the operator's) key.
@@ -33,8 +33,9 @@ export function agentKeysFile(dataDir: string): string {
   return join(keysDir(dataDir), 'agents.json');
 }
 
+/** `keys/agents/<id>.key`: a folder of their own, so no agent id can collide with the server's keys (`keys/audit.key`). */
 export function agentKeyPath(dataDir: string, id: string): string {
-  return join(keysDir(dataDir), `${AgentId.parse(id)}.key`);
+  return join(keysDir(dataDir), 'agents', `${AgentId.parse(id)}.key`);
 }
 
 /** The registered agent keys; none when the file does not exist. Throws `bad_config` naming a bad field. */
@@ -73,8 +74,9 @@ async function save(dataDir: string, agents: AgentKeyEntry[]): Promise<void> {
  */
 export async function issueAgentKey(dataDir: string, id: string, grants: { outputs: string[]; readonly: boolean }): Promise<string> {
   const dir = keysDir(dataDir);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(join(dir, 'agents'), { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
+  await chmod(join(dir, 'agents'), 0o700);
   const key = randomBytes(32).toString('hex');
   const path = agentKeyPath(dataDir, id);
   await writeFile(`${path}.tmp`, `${key}\n`, { mode: 0o600 });

@@ -8,3 +8,5 @@ export type { PgliteStoreOptions } from './pglite.ts';
 export { openPostgresStore } from './postgres.ts';
 export type { PostgresStoreOptions } from './postgres.ts';
 export { SqlStore } from './sqlStore.ts';
+export { AUDIT_CHAIN_FORMAT, AUDIT_KEY_BYTES, GENESIS_HASH, auditCanonical, auditHash, canonicalJson, sameHash } from './audit-chain.ts';
+export type { AuditChainFields } from './audit-chain.ts';

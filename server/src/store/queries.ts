@@ -51,15 +51,57 @@ SELECT provider, tenant, foreign_id, session_id, segment_id, speaker_id, channel
        start_ns::text AS start_ns, end_ns::text AS end_ns, lang, confidence, model
 FROM transcript_segments WHERE provider = $1 AND tenant = $2 AND foreign_id = $3`;
 
-const AUDIT_COLUMNS = 'id::text AS id, at, provider, tenant, guild_id, channel_id, actor, action, token_id_hash, detail';
+const AUDIT_COLUMNS = `id::text AS id, at, provider, tenant, guild_id, channel_id, actor, action, token_id_hash, detail,
+  seq::text AS seq, prev_hash, hash`;
+/** Advisory lock key ("p-audit" in ASCII): one audit append at a time across every process. */
+export const AUDIT_LOCK_KEY = 0x702d6175646974n;
+export const AUDIT_LOCK = 'SELECT pg_advisory_xact_lock($1::bigint)';
+/** The chain's last row (none while nothing is chained) and the database's clock, to the millisecond. */
+export const AUDIT_TAIL = `
+SELECT t.seq::text AS seq, t.hash, date_trunc('milliseconds', clock_timestamp()) AS now
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1) AS t ON true`;
 export const APPEND_AUDIT = `
-INSERT INTO audit_log (provider, tenant, guild_id, channel_id, actor, action, token_id_hash, detail)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING ${AUDIT_COLUMNS}`;
+INSERT INTO audit_log (at, provider, tenant, guild_id, channel_id, actor, action, token_id_hash, detail, seq, prev_hash, hash)
+VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::bigint, $11, $12) RETURNING ${AUDIT_COLUMNS}`;
 export const LIST_AUDIT = `
 SELECT ${AUDIT_COLUMNS} FROM audit_log
 WHERE provider = $1 AND tenant = $2 AND ($3::text IS NULL OR guild_id = $3) AND ($4::text IS NULL OR channel_id = $4)
   AND id > coalesce($5::bigint, 0)
-ORDER BY id LIMIT $6`;
+ORDER BY audit_log.id LIMIT $6`;
+export const READ_AUDIT_CHAIN = `
+SELECT ${AUDIT_COLUMNS} FROM audit_log
+WHERE seq > coalesce($1::bigint, 0) AND ($2::bigint IS NULL OR seq <= $2::bigint) AND ($3::timestamptz IS NULL OR at >= $3::timestamptz)
+ORDER BY audit_log.seq LIMIT $4`;
+export const AUDIT_UNCHAINED = `
+SELECT count(*)::int AS unchained, min(id)::text AS first_unchained_id FROM audit_log WHERE seq IS NULL`;
+/** Rows from before the chain, oldest first (sealing). */
+export const SELECT_UNCHAINED = `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE seq IS NULL ORDER BY audit_log.id LIMIT $1`;
+/** Chains rows from before the chain; the trigger allows this once per row, other columns untouched. */
+export const SEAL_AUDIT = `
+UPDATE audit_log AS a SET seq = u.seq, prev_hash = u.prev_hash, hash = u.hash
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS u(id, seq, prev_hash, hash)
+WHERE a.id = u.id AND a.seq IS NULL`;
+/**
+ * Every listen.start without a listen.stop of the same listener (and tenant). Rows written before the
+ * detail was stored as an object hold it as a JSON string: the listener id is read from its text.
+ */
+export const OPEN_LISTENS = `
+WITH ev AS (
+  SELECT ${AUDIT_COLUMNS},
+    CASE jsonb_typeof(detail)
+      WHEN 'object' THEN detail ->> 'listener_id'
+      WHEN 'string' THEN substring(detail #>> '{}' FROM '"listener_id":"([^"]*)"')
+    END AS listener_id
+  FROM audit_log WHERE action IN ('listen.start', 'listen.stop')
+)
+SELECT s.* FROM ev AS s
+WHERE s.action = 'listen.start' AND s.listener_id IS NOT NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM ev AS e
+    WHERE e.action = 'listen.stop' AND e.listener_id = s.listener_id AND e.provider = s.provider AND e.tenant = s.tenant
+  )
+ORDER BY s.id::bigint`;
 
 const TOKEN_COLUMNS = 'token_hash, kind, role, scope, created_at, expires_at, used_at, revoked_at';
 export const INSERT_TOKEN = `

@@ -56,6 +56,9 @@ export function toSegmentRow(r: Record<string, unknown>): TranscriptSegmentRow {
 export function toAuditRecord(r: Record<string, unknown>): AuditRecord {
   return {
     id: String(r.id),
+    seq: textOrNull(r.seq),
+    prev_hash: textOrNull(r.prev_hash),
+    hash: textOrNull(r.hash),
     at: toIso(r.at),
     provider: String(r.provider),
     tenant: String(r.tenant),

@@ -74,15 +74,41 @@ export const TranscriptSegmentSchema = TenantScopeSchema.extend({
 export type TranscriptSegmentInput = z.input<typeof TranscriptSegmentSchema>;
 export type ParsedTranscriptSegment = z.output<typeof TranscriptSegmentSchema>;
 
+/**
+ * An audit detail: any JSON value. A string holding the JSON text of an object (what the listen service
+ * passes) is stored as that object, not as a string, so `detail->>'listener_id'` and readers find it.
+ */
+const AuditDetail = z.unknown().transform((value) => {
+  if (typeof value !== 'string' || !value.startsWith('{')) return value;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : value;
+  } catch {
+    return value;
+  }
+}).pipe(JsonText);
+
 export const AuditSchema = TenantScopeSchema.extend({
   guild_id: Id.nullish().transform((v) => v ?? null),
   channel_id: Id.nullish().transform((v) => v ?? null),
   actor: Id,
   action: z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'must be a lowercase action name such as listen or listen.stop'),
   token_id_hash: Sha256Hex.nullish().transform((v) => v ?? null),
-  detail: JsonText.optional().transform((v) => v ?? '{}'),
+  detail: AuditDetail.optional().transform((v) => v ?? '{}'),
 });
 export type AuditInput = z.input<typeof AuditSchema>;
+export type ParsedAudit = z.output<typeof AuditSchema>;
+
+const Seq = Int64String.refine((s) => BigInt(s) >= 1n, 'must be 1 or more');
+
+export const AuditChainQuerySchema = z.object({
+  after_seq: Int64String.optional(),
+  through_seq: Seq.optional(),
+  since: Timestamp.optional(),
+  limit: z.number().int().min(1).max(10_000).default(1000),
+});
+
+export const ReasonSchema = Text.pipe(z.string().min(1).max(200));
 
 export const AuditQuerySchema = TenantScopeSchema.extend({
   guild_id: Id.optional(),

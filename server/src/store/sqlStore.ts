@@ -5,14 +5,15 @@
 import { InvalidStateError, PrometheanError, UnsupportedError } from '@promethean/shared';
 import type { z } from 'zod';
 import type {
-  AuditQuery, AuditRecord, MessageKey, MessageMatch, MessageRow, MigrateResult, PutResult, Store,
-  StoreCapabilities, StoreCounters, StoreDriver, TenantScope, TokenRow, TranscriptSegmentRow, UpsertResult,
+  AuditChainOptions, AuditChainQuery, AuditChainState, AuditChainUse, AuditQuery, AuditRecord, MessageKey,
+  MessageMatch, MessageRow, MigrateResult, PutResult, Store, StoreCapabilities, StoreCounters, StoreDriver, TenantScope,
+  TokenRow, TranscriptSegmentRow, UpsertResult,
 } from './store.ts';
 import { EMBEDDING_DIMENSIONS } from './store.ts';
 import type { AuditInput, MessageInput, ParsedMessage, TokenInput, TranscriptSegmentInput } from './schemas.ts';
 import {
-  AuditQuerySchema, AuditSchema, MessageKeySchema, MessageSchema, ModelSchema, SearchKSchema, TenantScopeSchema,
-  TokenHashSchema, TokenSchema, TranscriptSegmentSchema, parseInput,
+  AuditChainQuerySchema, AuditQuerySchema, AuditSchema, MessageKeySchema, MessageSchema, ModelSchema, ReasonSchema,
+  SearchKSchema, TenantScopeSchema, TokenHashSchema, TokenSchema, TranscriptSegmentSchema, parseInput,
 } from './schemas.ts';
 import { vectorLiteral } from './sql.ts';
 import type { SqlClient } from './sql.ts';
@@ -20,6 +21,8 @@ import { StoreError, StoreInputError } from './errors.ts';
 import { loadMigrations, runMigrations } from './migrate.ts';
 import * as q from './queries.ts';
 import { toAuditRecord, toMessageRow, toSegmentRow, toTokenRow } from './rows.ts';
+import { AuditLog } from './audit-log.ts';
+import { AUDIT_KEY_BYTES } from './audit-chain.ts';
 
 export interface SqlStoreOptions {
   /** Rows per upsert statement (all batches of one call share a transaction). */
@@ -38,6 +41,7 @@ export class SqlStore implements Store {
   readonly #inflight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
   #iterativeScan: boolean | undefined;
+  readonly #audit: AuditLog;
   /** The SQL client; for tests and benchmarks that must reach past the interface. */
   readonly sql: SqlClient;
 
@@ -46,6 +50,7 @@ export class SqlStore implements Store {
     this.sql = sql;
     this.capabilities = Object.freeze({ ...capabilities });
     this.#options = { ...defaultSqlStoreOptions, ...options };
+    this.#audit = new AuditLog(sql);
   }
 
   /** Asks the database what it can do (pgvector available?). */
@@ -139,14 +144,7 @@ export class SqlStore implements Store {
   }
 
   appendAudit(entry: AuditInput): Promise<AuditRecord> {
-    return this.#run('appendAudit', async () => {
-      const a = this.#parse(AuditSchema, entry, 'entry');
-      const r = await this.sql.query(q.APPEND_AUDIT, [
-        a.provider, a.tenant, a.guild_id, a.channel_id, a.actor, a.action, a.token_id_hash, a.detail,
-      ]);
-      if (!r.rows[0]) throw new StoreError('appendAudit returned no row');
-      return toAuditRecord(r.rows[0]);
-    });
+    return this.#run('appendAudit', async () => this.#audit.append(this.#parse(AuditSchema, entry, 'entry')));
   }
 
   listAudit(query: AuditQuery): Promise<AuditRecord[]> {
@@ -157,6 +155,27 @@ export class SqlStore implements Store {
       ]);
       return r.rows.map(toAuditRecord);
     });
+  }
+
+  useAuditChain(options: AuditChainOptions): Promise<AuditChainUse> {
+    return this.#run('useAuditChain', async () => {
+      const key: unknown = options?.key;
+      if (!(key instanceof Uint8Array) || key.length !== AUDIT_KEY_BYTES) throw this.#reject(`options.key: must be ${AUDIT_KEY_BYTES} bytes`, 'options.key');
+      if (options.onHead !== undefined && typeof options.onHead !== 'function') throw this.#reject('options.onHead: must be a function', 'options.onHead');
+      return this.#audit.use(options);
+    });
+  }
+
+  auditChainState(): Promise<AuditChainState> {
+    return this.#run('auditChainState', () => this.#audit.state());
+  }
+
+  readAuditChain(query: AuditChainQuery = {}): Promise<AuditRecord[]> {
+    return this.#run('readAuditChain', async () => this.#audit.read(this.#parse(AuditChainQuerySchema, query, 'query')));
+  }
+
+  closeOpenListens(reason: string): Promise<AuditRecord[]> {
+    return this.#run('closeOpenListens', async () => this.#audit.closeOpenListens(this.#parse(ReasonSchema, reason, 'reason')));
   }
 
   putToken(token: TokenInput): Promise<void> {

@@ -4,9 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidStateError, UnsupportedError } from '@promethean/shared';
-import type { SqlStore } from './sqlStore.ts';
-import type { MessageInput } from './store.ts';
+import { SqlStore } from './sqlStore.ts';
+import type { AuditHead, AuditRecord, MessageInput } from './store.ts';
 import { EMBEDDING_DIMENSIONS } from './store.ts';
+import { GENESIS_HASH, auditHash } from './audit-chain.ts';
 import { StoreInputError } from './errors.ts';
 import { loadMigrations } from './migrate.ts';
 import { seededRandom } from '../../../test/support/prng.ts';
@@ -182,6 +183,120 @@ export function runStoreSuite(name: string, create: () => Promise<SqlStore>, opt
       await expect(store.sql.query("UPDATE audit_log SET actor = 'y' WHERE tenant = 'aud-ro'")).rejects.toThrow(/append-only/);
       await expect(store.sql.query("DELETE FROM audit_log WHERE tenant = 'aud-ro'")).rejects.toThrow(/append-only/);
       expect((await store.listAudit({ provider: P, tenant: 'aud-ro' }))[0]?.actor).toBe('x');
+    });
+
+    describe('audit hash chain', () => {
+      const key = Buffer.alloc(32, 7);
+      let chained: SqlStore;
+      const heads: AuditHead[] = [];
+      const verifies = (r: AuditRecord): boolean => r.hash === auditHash(key, { ...r, seq: r.seq!, prev_hash: r.prev_hash! });
+      const tricky = {
+        z: 1, a: [1.5, 1e21, -0.25, 2 ** 53, true, null, { y: 'ü', b: '🎙️ "quoted" \\ back' }], m: { '': 0, 'é': 'x', B: 2, b: 1 },
+      };
+
+      beforeAll(async () => {
+        chained = await create();
+        await chained.migrate();
+      });
+      afterAll(async () => {
+        await chained?.close();
+      });
+
+      it('useAuditChain() chains the rows written before the chain, in id order, once', async () => {
+        await chained.appendAudit({ provider: P, tenant: 'chain', actor: 'old', action: 'listen', detail: { n: 1 } });
+        // A row as an older version wrote it: the listen service's detail stored as a JSON string.
+        await chained.sql.query(
+          "INSERT INTO audit_log (provider, tenant, actor, action, detail) VALUES ($1, 'chain', 'session:old', 'listen.start', to_jsonb($2::text))",
+          [P, JSON.stringify({ listener_id: 'legacy-1', session_id: 's0' })],
+        );
+        expect(await chained.auditChainState()).toMatchObject({ head: null, unchained: 2 });
+        const used = await chained.useAuditChain({ key, onHead: (h) => void heads.push(h) });
+        expect(used).toMatchObject({ sealed: 2, unchained: 0, first_unchained_id: null, head: { seq: '2' } });
+        const rows = await chained.readAuditChain();
+        expect(rows.map((r) => r.seq)).toEqual(['1', '2']);
+        expect(rows[0]!.prev_hash).toBe(GENESIS_HASH);
+        expect(rows[1]!.prev_hash).toBe(rows[0]!.hash);
+        expect(rows.every(verifies)).toBe(true);
+        expect(heads).toEqual([{ seq: '2', hash: rows[1]!.hash }]);
+        // Sealed once: a chained row cannot be re-sealed, edited, deleted or truncated away.
+        await expect(chained.sql.query("UPDATE audit_log SET seq = 9, prev_hash = $1, hash = $1 WHERE seq = 1", [hash(5)])).rejects.toThrow(/append-only/);
+        await expect(chained.sql.query("UPDATE audit_log SET actor = 'x' WHERE seq = 2")).rejects.toThrow(/append-only/);
+        await expect(chained.sql.query('DELETE FROM audit_log WHERE seq = 2')).rejects.toThrow(/append-only/);
+        await expect(chained.sql.exec('TRUNCATE audit_log')).rejects.toThrow(/append-only/);
+      });
+
+      it('appendAudit() with a key continues the chain: next seq, prev_hash = the previous hash, hash = HMAC of the row as read back', async () => {
+        const a = await chained.appendAudit({ provider: P, tenant: 'chain', guild_id: 'g1', channel_id: 'c1', actor: 'mod', action: 'listen', token_id_hash: hash(3), detail: tricky });
+        const b = await chained.appendAudit({ provider: 'slack', tenant: 'other', actor: 'mod', action: 'login' });
+        expect([a.seq, b.seq]).toEqual(['3', '4']);
+        expect(b.prev_hash).toBe(a.hash);
+        const back = await chained.readAuditChain({ after_seq: '2' });
+        expect(back).toEqual([a, b]);
+        expect(back[0]!.detail).toEqual(tricky);
+        expect(back.every(verifies)).toBe(true);
+        expect(heads.at(-1)).toEqual({ seq: '4', hash: b.hash });
+        // The listen service passes its detail as JSON text: it is stored as the object.
+        const c = await chained.appendAudit({ provider: P, tenant: 'chain', actor: 'x', action: 'listen', detail: JSON.stringify({ listener_id: 'L' }) });
+        expect(c.detail).toEqual({ listener_id: 'L' });
+      });
+
+      it('appendAudit() keeps seq gap-free under 60 concurrent appends from four store objects on one database', async () => {
+        // Each SqlStore over the same client has its own in-process queue: only the database lock stands
+        // between them (for PostgreSQL the pool gives them separate connections).
+        const writers = [chained];
+        for (let i = 0; i < 3; i++) {
+          const twin = new SqlStore(chained.driver, chained.sql, chained.capabilities);
+          await twin.useAuditChain({ key });
+          writers.push(twin);
+        }
+        const before = (await chained.auditChainState()).head!;
+        const writes = Array.from({ length: 60 }, (_, i) => writers[i % writers.length]!.appendAudit({ provider: P, tenant: 'race', actor: `w${i}`, action: 'listen' }));
+        const got = await Promise.all(writes);
+        const seqs = got.map((r) => Number(r.seq)).sort((x, y) => x - y);
+        expect(seqs).toEqual(Array.from({ length: 60 }, (_, i) => Number(before.seq) + 1 + i));
+        const all = await chained.readAuditChain({ limit: 10_000 });
+        expect(all.map((r) => Number(r.seq))).toEqual(all.map((_, i) => i + 1));
+        for (let i = 1; i < all.length; i++) expect(all[i]!.prev_hash).toBe(all[i - 1]!.hash);
+        expect(all.every(verifies)).toBe(true);
+        // listAudit() pages by id: numeric order, not text order, past id 9.
+        const listed = (await chained.listAudit({ provider: P, tenant: 'race' })).map((r) => BigInt(r.id));
+        expect(listed).toEqual([...listed].sort((x, y) => (x < y ? -1 : 1)));
+        // Head notifications arrive in chain order.
+        const headSeqs = heads.map((h) => Number(h.seq));
+        expect(headSeqs).toEqual([...new Set(headSeqs)].sort((x, y) => x - y));
+      });
+
+      it('appendAudit() without the key is refused once the log has a chain', async () => {
+        const keyless = new SqlStore(chained.driver, chained.sql, chained.capabilities);
+        await expect(keyless.appendAudit({ provider: P, tenant: 'chain', actor: 'x', action: 'listen' })).rejects.toBeInstanceOf(InvalidStateError);
+        await expect(keyless.useAuditChain({ key: Buffer.alloc(16) })).rejects.toBeInstanceOf(StoreInputError);
+      });
+
+      it('readAuditChain() filters by seq range and time, across tenants, in seq order', async () => {
+        const all = await chained.readAuditChain({ limit: 10_000 });
+        expect((await chained.readAuditChain({ after_seq: '2', through_seq: '4' })).map((r) => r.seq)).toEqual(['3', '4']);
+        expect((await chained.readAuditChain({ limit: 2 })).map((r) => r.seq)).toEqual(['1', '2']);
+        expect(await chained.readAuditChain({ since: new Date(Date.now() + 3_600_000) })).toEqual([]);
+        expect((await chained.readAuditChain({ since: all[0]!.at, limit: 10_000 })).length).toBe(all.length);
+        await expect(chained.readAuditChain({ since: 'yesterday' })).rejects.toBeInstanceOf(StoreInputError);
+      });
+
+      it('closeOpenListens() stops every listen.start without a listen.stop of the same listener, once', async () => {
+        const start = (id: string, tenant = 'crash') => ({ provider: P, tenant, guild_id: 'g1', channel_id: 'c1', actor: `session:${id}`, action: 'listen.start', token_id_hash: hash(4), detail: JSON.stringify({ listener_id: id, session_id: 's1', role: 'moderator' }) });
+        const open = await chained.appendAudit(start('open-1'));
+        await chained.appendAudit(start('done-1'));
+        await chained.appendAudit({ ...start('done-1'), action: 'listen.stop', detail: { listener_id: 'done-1', reason: 'stopped by the listener' } });
+        const closed = await chained.closeOpenListens('server restarted');
+        const byListener = new Map(closed.map((r) => [(r.detail as { listener_id: string }).listener_id, r]));
+        expect([...byListener.keys()].sort()).toEqual(['legacy-1', 'open-1']);
+        expect(byListener.get('open-1')).toMatchObject({
+          provider: P, tenant: 'crash', guild_id: 'g1', channel_id: 'c1', actor: 'session:open-1', action: 'listen.stop', token_id_hash: hash(4),
+          detail: { listener_id: 'open-1', session_id: 's1', reason: 'server restarted', start_seq: open.seq, start_id: open.id },
+        });
+        expect(byListener.get('legacy-1')).toMatchObject({ tenant: 'chain', detail: { listener_id: 'legacy-1', session_id: 's0', reason: 'server restarted' } });
+        expect(closed.every(verifies)).toBe(true);
+        expect(await chained.closeOpenListens('server restarted')).toEqual([]);
+      });
     });
 
     it('tokens: put/get round-trips, a login token is consumed once, revoked and expired tokens are refused', async () => {

@@ -59,9 +59,19 @@ export interface TranscriptSegmentRow extends MessageKey {
   model: string | null;
 }
 
-/** One audit record; `id` is the append order (bigint as decimal string). */
+/**
+ * One audit record; `id` is the database's append order (bigint as decimal string). `seq`, `prev_hash`
+ * and `hash` place it in the hash chain (see `audit-chain.ts`); they are null only for a row written
+ * without the chain key that has not been chained yet.
+ */
 export interface AuditRecord {
   id: string;
+  /** Position in the chain: 1, 2, 3, … across every tenant, without gaps. */
+  seq: string | null;
+  /** `hash` of the row at `seq - 1` (64 zeros for seq 1). */
+  prev_hash: string | null;
+  /** HMAC-SHA256 of the row's canonical form under the chain key (64 hex digits). */
+  hash: string | null;
   at: string;
   provider: string;
   tenant: string;
@@ -82,6 +92,49 @@ export interface AuditQuery extends TenantScope {
   /** Only records with an id greater than this (paging). */
   after_id?: string;
   /** At most this many records (default 100, at most 10,000). */
+  limit?: number;
+}
+
+/** The last row of the audit chain: what `<dataDir>/audit-head.json` holds. */
+export interface AuditHead {
+  seq: string;
+  hash: string;
+}
+
+export interface AuditChainOptions {
+  /** The 256-bit HMAC key, kept outside the database. */
+  key: Uint8Array;
+  /**
+   * Called with the new head after each append commits (and after sealing), in chain order; the append
+   * waits for it and rejects when it throws (the row is committed by then).
+   */
+  onHead?: (head: AuditHead) => Promise<void> | void;
+  /** Chain the rows from before the chain when nothing is chained yet (default true). */
+  seal?: boolean;
+}
+
+export interface AuditChainState {
+  /** The chain's last row; null while nothing is chained. */
+  head: AuditHead | null;
+  /** Rows outside the chain: written without the key after the chain began, or inserted by hand. */
+  unchained: number;
+  /** The lowest id among them. */
+  first_unchained_id: string | null;
+}
+
+export interface AuditChainUse extends AuditChainState {
+  /** Rows from before the chain that this call chained (in id order). */
+  sealed: number;
+}
+
+export interface AuditChainQuery {
+  /** Only rows with a seq greater than this. */
+  after_seq?: string;
+  /** Only rows with a seq at most this. */
+  through_seq?: string;
+  /** Only rows recorded at or after this time. */
+  since?: string | Date;
+  /** At most this many rows (default 1000, at most 10,000). */
   limit?: number;
 }
 
@@ -150,10 +203,30 @@ export interface Store {
   putTranscriptSegment(segment: TranscriptSegmentInput): Promise<PutResult>;
   getTranscriptSegment(key: MessageKey): Promise<TranscriptSegmentRow | undefined>;
 
-  /** Appends one record; there is no update or delete (the table refuses them). */
+  /**
+   * Appends one record; there is no update or delete (the table refuses them). With a chain key (see
+   * `useAuditChain`) the record gets the next seq, the previous row's hash and its own HMAC; appends are
+   * serialised by an in-process queue and, across processes, by a transaction-scoped advisory lock.
+   * Without a key a record is written unchained, which is refused once the log has a chain.
+   */
   appendAudit(entry: AuditInput): Promise<AuditRecord>;
   /** Records of one tenant in append order. */
   listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /**
+   * Keys the audit chain for later appends. When nothing is chained yet (and `seal` is not false), rows
+   * written before the chain (by an older version, or without a key) are chained first, in id order, in
+   * one transaction; the trigger lets each such row be sealed once.
+   */
+  useAuditChain(options: AuditChainOptions): Promise<AuditChainUse>;
+  /** The chain's head and the rows outside it. */
+  auditChainState(): Promise<AuditChainState>;
+  /** Chained records of every tenant in seq order (verification, export). */
+  readAuditChain(query?: AuditChainQuery): Promise<AuditRecord[]>;
+  /**
+   * Appends a `listen.stop` (detail `{ listener_id, session_id, reason, start_seq }`) for every
+   * `listen.start` that has no stop with the same listener id: listens a crash left open.
+   */
+  closeOpenListens(reason: string): Promise<AuditRecord[]>;
 
   /** Stores a new token by its hash; a hash already stored is refused with StoreInputError (a used token never comes back). */
   putToken(token: TokenInput): Promise<void>;

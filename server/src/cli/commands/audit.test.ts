@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startAuditLog } from '../../audit/index.ts';
-import { removeRuntimeFile, writeRuntimeFile } from '../../hub/runtime-file.ts';
+import { removeRuntimeFile, writeRuntimeFile } from '../../hub/index.ts';
 import { openPgliteStore } from '../../store/index.ts';
 import { main } from '../main.ts';
 import { parseSince } from './audit.ts';
@@ -129,6 +130,9 @@ describe('promethean audit', () => {
       const { err } = capture();
       expect(await main(['audit', 'verify', '--data-dir', empty])).toBe(1);
       expect(err.join('\n')).toContain('no audit key');
+      expect(await main(['audit', 'export', '--since', '2026-01-01', '--data-dir', empty])).toBe(1);
+      expect(err.filter((l) => l.includes('no audit key'))).toHaveLength(2);
+      expect(existsSync(join(empty, 'keys', 'audit.key'))).toBe(false);
       expect(await main(['audit', 'export', '--since', 'yesterday', '--data-dir', empty])).toBe(2);
       expect(err.join('\n')).toContain('--since must be an ISO 8601 date');
       expect(await main(['audit', 'export', '--data-dir', empty])).toBe(2);

@@ -98,10 +98,11 @@ async function exportCommand(argv: string[]): Promise<number> {
   const since = parseSince(values.since);
   const dataDir = dataDirOf(values['data-dir']);
   const out = values.out ? resolve(values.out) : undefined;
+  await readAuditKey(dataDir);
   const store = await openAuditStore({ dataDir, env: process.env });
   try {
     // The export record is chained like every other row, so the key and head file are attached.
-    await openAuditChain(store, { dataDir, log: (line) => console.error(line) });
+    await openAuditChain(store, { dataDir, log: (line) => console.error(line), createKey: false });
     const file = out ? await open(out, 'w', 0o600) : undefined;
     try {
       const sink = batched(file ? async (chunk) => void (await file.write(chunk)) : writeStdout);
@@ -138,8 +139,9 @@ chain's head is kept in <data dir>/audit-head.json, outside the database.
   export   writes the rows recorded since TIME as JSON lines (stdout unless --out), after recording an
            audit.export row that says who exported which range to where.
 
-Both open the server's database themselves: PGlite under <data dir>/pglite (stop the server first:
-PGlite allows one process at a time), or PostgreSQL when DATABASE_URL is set (a live server is fine).
+Both open the server's database themselves: PGlite under <data dir>/pglite (stop \`promethean start\`
+first: PGlite allows one process at a time), or PostgreSQL when DATABASE_URL is set (a live server
+is fine).
 
 Options:
   --data-dir <dir>   the server's data directory (default .data in the project)
