@@ -19,6 +19,7 @@ import { createWeriftSfu, type Sfu, type SfuOptions } from './sfu/index.ts';
 import { createStore, type Store } from './store/index.ts';
 import { loadProvidersForStart } from './supervisor/providers.ts';
 import { mountAuditRoutes } from './web/audit-routes.ts';
+import { mountSessionRoutes } from './web/session-routes.ts';
 import { mountConsole } from './web/console.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -136,6 +137,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       mount: (app, ctx) => {
         mountListenRoutes(app, ctx, listen);
         mountAuditRoutes(app, ctx, store);
+        mountSessionRoutes(app, ctx, { store, hub: () => hub, listen, publicBase, defaultTenant: 'demo' });
         // `promethean login`: the operator (who can read the agent key) asks for a fresh link.
         app.post('/api/login-link', async (c) => {
           const principal = await ctx.authenticateRequest(c);

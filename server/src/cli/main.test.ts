@@ -49,6 +49,16 @@ describe('promethean CLI', () => {
     expect(err.join('\n')).toContain('--tls-cert and --tls-key go together');
   });
 
+  it('invite needs a name and a guild id, and a sane --ttl', async () => {
+    const { err } = capture();
+    expect(await main(['invite', '--guild', '1'])).toBe(2);
+    expect(err.join('\n')).toContain('--name is required');
+    expect(await main(['invite', '--name', 'x', '--guild', 'abc'])).toBe(2);
+    expect(err.join('\n')).toContain('--guild must be a Discord guild id');
+    expect(await main(['invite', '--name', 'x', '--guild', '1', '--ttl', '40d'])).toBe(2);
+    expect(err.join('\n')).toContain('--ttl must be from 1m to 30d');
+  });
+
   it('bench rejects an unknown suite', async () => {
     const { err } = capture();
     expect(await main(['bench', 'nosuch'])).toBe(2);
@@ -121,6 +131,12 @@ describe('promethean start', () => {
       const freshToken = new URLSearchParams(fresh.hash.slice(1)).get('token');
       expect(freshToken).not.toBe(token);
       expect((await fetch(new URL('/api/session', url), { method: 'POST', headers: { authorization: `Bearer ${freshToken}` } })).status).toBe(200);
+      // `promethean invite` mints a moderator's link limited to a guild.
+      const invite = await runCli(['invite', '--name', 'Ana', '--guild', '1100000000000000001', '--ttl', '2h', '--data-dir', dataDir]);
+      expect(invite.code, invite.stderr).toBe(0);
+      const inviteToken = new URLSearchParams(new URL(invite.stdout.trim()).hash.slice(1)).get('token');
+      const ana = await fetch(new URL('/api/session', url), { method: 'POST', headers: { authorization: `Bearer ${inviteToken}` } });
+      expect(await ana.json()).toMatchObject({ role: 'moderator', name: 'Ana', guilds: ['1100000000000000001'] });
       expect(stderr).toContain('PROMETHEAN_TEST_UNSET_CREDENTIAL unset) — starting the built-in Discord stand-in');
       // The simulated speakers reach the bus through the bridge: tap records one WAV per speaker.
       const out = join(dataDir, 'tap');

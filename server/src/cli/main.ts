@@ -4,11 +4,12 @@ import type { Command } from './args.ts';
 import { auditCommand } from './commands/audit.ts';
 import { benchCommand } from './commands/bench.ts';
 import { loginCommand } from './commands/login.ts';
+import { inviteCommand } from './commands/invite.ts';
 import { standinCommand } from './commands/standin.ts';
 import { startCommand } from './commands/start.ts';
 import { tapCommand } from './commands/tap.ts';
 
-export const COMMANDS: readonly Command[] = [startCommand, loginCommand, auditCommand, standinCommand, tapCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [startCommand, loginCommand, inviteCommand, auditCommand, standinCommand, tapCommand, benchCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -20,6 +20,8 @@ export interface Principal {
   channel?: string;
   /** The session's id: the first 16 hex digits of its token's sha-256 (never the token). Absent for agents. */
   sid?: string;
+  /** Whom an invitation made this session for (free text or a Discord id). */
+  name?: string;
   /** An agent with its own key: its id (`src` must say so). Absent for the hub's own key. */
   agent?: string;
   /** What that agent may publish (its manifest's outputs); a read-only key publishes nothing. */
@@ -56,11 +58,13 @@ export interface PersistedToken {
   scope: PersistedScope[];
   expires_at: string;
   revoked_at: string | null;
+  label?: string | null;
+  session_ttl_s?: number | null;
 }
 
 /** Where tokens are kept across restarts (the Store satisfies it). */
 export interface TokenPersistence {
-  putToken(token: { token_hash: string; kind: 'login' | 'session'; role: Role; scope: PersistedScope[]; expires_at: string }): Promise<void>;
+  putToken(token: { token_hash: string; kind: 'login' | 'session'; role: Role; scope: PersistedScope[]; expires_at: string; label?: string | null; session_ttl_s?: number | null }): Promise<void>;
   getToken(tokenHash: string): Promise<PersistedToken | undefined>;
   /** Marks a login token used; answers it only the first time, and only while valid. */
   consumeToken(tokenHash: string): Promise<PersistedToken | undefined>;
@@ -73,6 +77,8 @@ export const SESSION_COOKIE = 'promethean_session';
 interface StoredToken {
   principal: Principal;
   expiresAt: number;
+  /** For a login token: the lifetime of the session it becomes (an invitation's). */
+  sessionTtlMs?: number;
   /** The store write of this token, when there is one. */
   saved?: Promise<void>;
 }
@@ -91,7 +97,14 @@ function toScope(principal: Principal): PersistedScope[] {
 function fromRow(row: PersistedToken): Principal | undefined {
   const scope = row.scope[0];
   if (!scope || scope.tenant === '*' || row.role === 'agent') return undefined;
-  return { role: row.role, tenant: scope.tenant, ...(scope.guild_id ? { guild: scope.guild_id } : {}), ...(scope.channel_id ? { channel: scope.channel_id } : {}), sid: sessionId(row.token_hash) };
+  return {
+    role: row.role,
+    tenant: scope.tenant,
+    ...(scope.guild_id ? { guild: scope.guild_id } : {}),
+    ...(scope.channel_id ? { channel: scope.channel_id } : {}),
+    ...(row.label ? { name: row.label } : {}),
+    ...(row.kind === 'session' ? { sid: sessionId(row.token_hash) } : {}),
+  };
 }
 
 function sha256(value: string): Buffer {
@@ -191,6 +204,16 @@ export class TokenStore {
   }
 
   /**
+   * An invitation: a one-time login token for a named person, with a role, a guild (and channel)
+   * scope, and the lifetime of the session it becomes.
+   */
+  issueInvitation(invite: { tenant: string; guild: string; channel?: string; role: 'owner' | 'moderator'; name: string; sessionTtlMs: number }): IssuedToken {
+    this.#prune();
+    const principal: Principal = { role: invite.role, tenant: invite.tenant, guild: invite.guild, ...(invite.channel ? { channel: invite.channel } : {}), name: invite.name };
+    return this.#issue(this.#logins, 'login', principal, this.ttl.loginMs, invite.sessionTtlMs);
+  }
+
+  /**
    * Exchanges a login token for a session token with the same scope. The login token is consumed
    * even when it is presented twice at once; a reused, unknown or expired one rejects with
    * `unauthenticated`. The session is in the store before this resolves.
@@ -201,9 +224,11 @@ export class TokenStore {
     const stored = this.#logins.get(key);
     this.#logins.delete(key);
     let principal: Principal | undefined;
+    let ttlMs = this.ttl.sessionMs;
     if (stored && stored.expiresAt > this.now()) {
       // Issued by this process: memory decided single use; the store only records it.
       principal = stored.principal;
+      ttlMs = stored.sessionTtlMs ?? ttlMs;
       if (this.persistence) {
         await stored.saved?.catch(() => undefined);
         await this.persistence.consumeToken(key).catch(() => undefined);
@@ -212,9 +237,10 @@ export class TokenStore {
       // Issued before a restart: the store decides single use.
       const row = await this.persistence.consumeToken(key);
       principal = row && row.kind === 'login' && Date.parse(row.expires_at) > this.now() ? fromRow(row) : undefined;
+      if (row?.session_ttl_s) ttlMs = row.session_ttl_s * 1000;
     }
     if (!principal) throw new PrometheanError('unauthenticated', 'login token is unknown, used or expired');
-    const issued = this.#issue(this.#sessions, 'session', principal, this.ttl.sessionMs);
+    const issued = this.#issue(this.#sessions, 'session', principal, ttlMs);
     await issued.saved;
     return { ...issued, principal: this.authenticate(issued.token) ?? principal };
   }
@@ -226,24 +252,36 @@ export class TokenStore {
   }
 
   revoke(token: string): boolean {
-    const key = sha256(token).toString('hex');
+    return this.revokeHash(sha256(token).toString('hex'));
+  }
+
+  /** Revokes a session by its token's hash (from the store's list); resolves once the store has it. */
+  revokeHash(key: string): boolean {
     const known = this.#sessions.delete(key);
     this.persistence?.revokeToken(key).catch(() => undefined);
     return known;
   }
 
-  #issue(map: Map<string, StoredToken>, kind: 'login' | 'session', principal: Principal, ttlMs: number): IssuedToken {
+  #issue(map: Map<string, StoredToken>, kind: 'login' | 'session', principal: Principal, ttlMs: number, sessionTtlMs?: number): IssuedToken {
     const token = newToken();
     const expiresAt = this.now() + ttlMs;
     const key = sha256(token).toString('hex');
     const expires_at = new Date(expiresAt).toISOString();
     const saved = this.persistence
-      ? this.persistence.putToken({ token_hash: key, kind, role: principal.role, scope: toScope(principal), expires_at })
+      ? this.persistence.putToken({
+          token_hash: key,
+          kind,
+          role: principal.role,
+          scope: toScope(principal),
+          expires_at,
+          label: principal.name ?? null,
+          session_ttl_s: sessionTtlMs !== undefined ? Math.round(sessionTtlMs / 1000) : null,
+        })
       : Promise.resolve();
     // A caller that does not wait for the store must not see an unhandled rejection.
     saved.catch(() => undefined);
     const { sid: _previous, ...scope } = principal;
-    const stored: StoredToken = { principal: kind === 'session' ? { ...scope, sid: sessionId(key) } : scope, expiresAt, saved };
+    const stored: StoredToken = { principal: kind === 'session' ? { ...scope, sid: sessionId(key) } : scope, expiresAt, saved, ...(sessionTtlMs !== undefined ? { sessionTtlMs } : {}) };
     if (map === this.#sessions) this.#remember(key, stored);
     else map.set(key, stored);
     return { token, expires_at, saved };

@@ -50,6 +50,10 @@ export interface Hub {
   /** A session token with a given scope and role (CLI, invites, tests). */
   issueSessionToken(principal: Principal & { tenant: string }): IssuedToken;
   revokeSession(token: string): boolean;
+  /** An invitation's one-time login token (see TokenStore.issueInvitation). */
+  issueInvitation(invite: { tenant: string; guild: string; channel?: string; role: 'owner' | 'moderator'; name: string; sessionTtlMs: number }): IssuedToken;
+  /** Revokes a session by its token hash and closes its connections at once; returns how many closed. */
+  revokeSessionHash(tokenHash: string): number;
   metrics(): HubMetrics;
   /** Closes every connection and the listener (idempotent). */
   close(): Promise<void>;
@@ -125,6 +129,7 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
     setCookie(c, SESSION_COOKIE, value, { path: '/', httpOnly: true, sameSite: 'Strict', secure: secureCookie(c), maxAge: Math.max(0, Math.floor(maxAgeS)) });
   const describe = (p: Principal, expiresAt?: string) => ({
     role: p.role,
+    ...(p.name ? { name: p.name } : {}),
     tenant: p.tenant,
     guilds: p.guild ? [p.guild] : null,
     channels: p.channel ? [p.channel] : null,
@@ -326,6 +331,19 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
     issueLoginToken: (scope = {}) => tokens.issueLoginToken({ ...scope, tenant: scope.tenant ?? opts.defaultTenant }),
     issueSessionToken: (principal) => tokens.issueSessionToken(principal),
     revokeSession: (token) => tokens.revoke(token),
+    issueInvitation: (invite) => tokens.issueInvitation(invite),
+    revokeSessionHash: (tokenHash) => {
+      tokens.revokeHash(tokenHash);
+      const sid = tokenHash.slice(0, 16);
+      let closed = 0;
+      for (const conn of connections) {
+        if (conn.principal.sid === sid) {
+          conn.close(4001, 'session revoked');
+          closed++;
+        }
+      }
+      return closed;
+    },
     metrics,
     close() {
       closing ??= (async () => {

@@ -30,7 +30,7 @@ describe('PGlite driver', () => {
     try {
       const plain = await openPgliteStore({ dataDir: dir, vector: false });
       expect(plain.capabilities.vector).toBe(false);
-      expect(await plain.migrate()).toEqual({ applied: [1, 3], skipped: [2] });
+      expect(await plain.migrate()).toEqual({ applied: [1, 3, 4], skipped: [2] });
       await plain.close();
       const withVector = await openPgliteStore({ dataDir: dir });
       expect(await withVector.migrate()).toEqual({ applied: [2], skipped: [] });

@@ -103,10 +103,15 @@ WHERE s.action = 'listen.start' AND s.listener_id IS NOT NULL
   )
 ORDER BY s.id::bigint`;
 
-const TOKEN_COLUMNS = 'token_hash, kind, role, scope, created_at, expires_at, used_at, revoked_at';
+const TOKEN_COLUMNS = 'token_hash, kind, role, scope, created_at, expires_at, used_at, revoked_at, label, session_ttl_s';
 export const INSERT_TOKEN = `
-INSERT INTO tokens (token_hash, kind, role, scope, expires_at) VALUES ($1, $2, $3, $4::jsonb, $5::timestamptz)
+INSERT INTO tokens (token_hash, kind, role, scope, expires_at, label, session_ttl_s) VALUES ($1, $2, $3, $4::jsonb, $5::timestamptz, $6, $7)
 ON CONFLICT (token_hash) DO NOTHING`;
+/** Sessions still valid at $1, newest first, whose scope names tenant $2. */
+export const LIST_SESSIONS = `
+SELECT ${TOKEN_COLUMNS} FROM tokens
+WHERE kind = 'session' AND revoked_at IS NULL AND expires_at > $1::timestamptz AND scope @> jsonb_build_array(jsonb_build_object('tenant', $2::text))
+ORDER BY created_at DESC LIMIT $3`;
 export const SELECT_TOKEN = `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE token_hash = $1`;
 export const CONSUME_TOKEN = `
 UPDATE tokens SET used_at = $2::timestamptz

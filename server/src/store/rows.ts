@@ -81,5 +81,7 @@ export function toTokenRow(r: Record<string, unknown>): TokenRow {
     expires_at: toIso(r.expires_at),
     used_at: toIsoOrNull(r.used_at),
     revoked_at: toIsoOrNull(r.revoked_at),
+    label: r.label === null || r.label === undefined ? null : String(r.label),
+    session_ttl_s: r.session_ttl_s === null || r.session_ttl_s === undefined ? null : Number(r.session_ttl_s),
   };
 }

@@ -132,6 +132,10 @@ export const TokenSchema = z.object({
   role: z.enum(['owner', 'moderator', 'agent']),
   scope: z.array(TokenScopeSchema).min(1).max(256),
   expires_at: Timestamp,
+  /** Whom an invitation was made for (free text or a Discord id). */
+  label: z.string().min(1).max(200).nullish().transform((v) => v ?? null),
+  /** For a login token: the lifetime of the session it becomes, in seconds. */
+  session_ttl_s: z.number().int().min(60).max(2_592_000).nullish().transform((v) => v ?? null),
 });
 export type TokenInput = z.input<typeof TokenSchema>;
 

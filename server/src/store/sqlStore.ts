@@ -3,7 +3,7 @@
  * `postgres.ts`) only open a client and say which they are.
  */
 import { InvalidStateError, PrometheanError, UnsupportedError } from '@promethean/shared';
-import type { z } from 'zod';
+
 import type {
   AuditChainOptions, AuditChainQuery, AuditChainState, AuditChainUse, AuditQuery, AuditRecord, MessageKey,
   MessageMatch, MessageRow, MigrateResult, PutResult, Store, StoreCapabilities, StoreCounters, StoreDriver, TenantScope,
@@ -21,6 +21,10 @@ import { StoreError, StoreInputError } from './errors.ts';
 import { loadMigrations, runMigrations } from './migrate.ts';
 import * as q from './queries.ts';
 import { toAuditRecord, toMessageRow, toSegmentRow, toTokenRow } from './rows.ts';
+import { z } from 'zod';
+
+const TenantIdSchema = z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must match [a-z0-9_-]+');
+const ListLimitSchema = z.number().int().min(1).max(10_000);
 import { AuditLog } from './audit-log.ts';
 import { AUDIT_KEY_BYTES } from './audit-chain.ts';
 
@@ -181,7 +185,7 @@ export class SqlStore implements Store {
   putToken(token: TokenInput): Promise<void> {
     return this.#run('putToken', async () => {
       const t = this.#parse(TokenSchema, token, 'token');
-      const r = await this.sql.query(q.INSERT_TOKEN, [t.token_hash, t.kind, t.role, JSON.stringify(t.scope), t.expires_at]);
+      const r = await this.sql.query(q.INSERT_TOKEN, [t.token_hash, t.kind, t.role, JSON.stringify(t.scope), t.expires_at, t.label, t.session_ttl_s]);
       if (r.rowCount === 0) throw this.#reject('token.token_hash: a token with this hash already exists', 'token.token_hash');
     });
   }
@@ -200,6 +204,15 @@ export class SqlStore implements Store {
       if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw this.#reject('now: must be a valid Date', 'now');
       const r = await this.sql.query(q.CONSUME_TOKEN, [h, now.toISOString()]);
       return r.rows[0] ? toTokenRow(r.rows[0]) : undefined;
+    });
+  }
+
+  listSessions(tenant: string, limit = 500, now: Date = new Date()): Promise<TokenRow[]> {
+    return this.#run('listSessions', async () => {
+      const t = this.#parse(TenantIdSchema, tenant, 'tenant');
+      const n = this.#parse(ListLimitSchema, limit, 'limit');
+      const r = await this.sql.query(q.LIST_SESSIONS, [now.toISOString(), t, n]);
+      return r.rows.map(toTokenRow);
     });
   }
 

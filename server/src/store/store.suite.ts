@@ -318,6 +318,23 @@ export function runStoreSuite(name: string, create: () => Promise<SqlStore>, opt
       await expect(store.getToken('not-a-hash')).rejects.toBeInstanceOf(StoreInputError);
     });
 
+    it('sessions: a tenant\'s valid sessions are listed with their invitation label, newest first; revoked, expired and other tenants\' are not', async () => {
+      const future = '2030-01-01T00:00:00.000Z';
+      await store.putToken({ token_hash: hash(40), kind: 'session', role: 'moderator', scope: [{ provider: '*', tenant: 'inv', guild_id: 'g1' }], expires_at: future, label: 'Ana (mod)' });
+      await store.putToken({ token_hash: hash(41), kind: 'session', role: 'owner', scope: [{ provider: '*', tenant: 'inv' }], expires_at: future });
+      await store.putToken({ token_hash: hash(42), kind: 'session', role: 'owner', scope: [{ provider: '*', tenant: 'inv' }], expires_at: '2020-01-01T00:00:00.000Z' });
+      await store.putToken({ token_hash: hash(43), kind: 'session', role: 'owner', scope: [{ provider: '*', tenant: 'inv' }], expires_at: future });
+      await store.putToken({ token_hash: hash(44), kind: 'session', role: 'owner', scope: [{ provider: '*', tenant: 'inv-other' }], expires_at: future });
+      await store.putToken({ token_hash: hash(45), kind: 'login', role: 'moderator', scope: [{ provider: '*', tenant: 'inv' }], expires_at: future, label: 'Bo', session_ttl_s: 3600 });
+      await store.revokeToken(hash(43));
+      const list = await store.listSessions('inv');
+      expect(list.map((t) => t.token_hash).sort()).toEqual([hash(40), hash(41)].sort());
+      expect(list.find((t) => t.token_hash === hash(40))).toMatchObject({ label: 'Ana (mod)', role: 'moderator' });
+      expect(await store.getToken(hash(45))).toMatchObject({ label: 'Bo', session_ttl_s: 3600 });
+      await expect(store.listSessions('NOT A TENANT')).rejects.toBeInstanceOf(StoreInputError);
+      await expect(store.putToken({ token_hash: hash(46), kind: 'login', role: 'owner', scope: [{ provider: '*', tenant: 'inv' }], expires_at: future, session_ttl_s: 5 })).rejects.toBeInstanceOf(StoreInputError);
+    });
+
     it('vector search: nearest messages of one tenant by cosine distance, or UnsupportedError without pgvector', async () => {
       const v = new Float32Array(EMBEDDING_DIMENSIONS).fill(0.5);
       const key = { provider: P, tenant: 'vec', foreign_id: '0' };

@@ -152,6 +152,10 @@ export interface TokenRow {
   expires_at: string;
   used_at: string | null;
   revoked_at: string | null;
+  /** Whom an invitation was made for. */
+  label: string | null;
+  /** For a login token: the lifetime of the session it becomes. */
+  session_ttl_s: number | null;
 }
 
 export interface MessageMatch {
@@ -235,6 +239,8 @@ export interface Store {
   consumeToken(tokenHash: string, now?: Date): Promise<TokenRow | undefined>;
   /** Returns whether a token with that hash existed and was not already revoked. */
   revokeToken(tokenHash: string): Promise<boolean>;
+  /** A tenant's sessions that are neither expired nor revoked, newest first. */
+  listSessions(tenant: string, limit?: number, now?: Date): Promise<TokenRow[]>;
 
   /** Sets the embedding of a stored message; false when the message does not exist. UnsupportedError without pgvector. */
   setMessageEmbedding(key: MessageKey, vector: ArrayLike<number>, model: string): Promise<boolean>;
