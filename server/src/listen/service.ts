@@ -145,6 +145,13 @@ export class ListenService {
     await this.#end(entry, 'stopped by the listener');
   }
 
+  /** Ends every listener of one owner (a revoked session); each stop is recorded. Returns how many. */
+  async stopOwner(owner: string, reason: string): Promise<number> {
+    const mine = [...this.#listeners.values()].filter((e) => e.owner === owner);
+    await Promise.all(mine.map((e) => this.#end(e, reason)));
+    return mine.length;
+  }
+
   /** Ends every listener (server shutdown); each stop is recorded. */
   async close(): Promise<void> {
     await Promise.all([...this.#listeners.values()].map((e) => this.#end(e, 'server stopping')));
