@@ -115,6 +115,37 @@ describe.skipIf(!requires('chromium', chromiumAvailable(), 'apt-get install chro
     expect(starts.length).toBeGreaterThanOrEqual(1);
   });
 
+  it('an owner invites a named moderator from the console; the moderator hears the channel; revoking the session stops the moderator at once', async () => {
+    const panel = page.locator('[data-slot="owner-controls"]');
+    await panel.getByLabel('Name').fill('Ana (night shift)');
+    await panel.getByRole('button', { name: 'Create invitation link' }).click();
+    const linkBox = panel.getByRole('textbox', { name: 'Invitation link' });
+    await linkBox.waitFor();
+    const invitation = await linkBox.inputValue();
+    expect(invitation).toMatch(/\/login#token=[A-Za-z0-9_-]{43}$/);
+    await page.screenshot({ path: join(SCREENSHOT_DIR, '03-owner-access-panel.png'), fullPage: true });
+
+    const modContext = await launchChromium();
+    try {
+      const mod = await modContext.newPage();
+      await mod.goto(invitation);
+      await mod.getByText('Alice', { exact: true }).first().waitFor({ timeout: 30_000 });
+      await mod.getByRole('button', { name: 'Listen to all' }).click();
+      await expect.poll(() => trackUsers(mod), { timeout: 30_000 }).toEqual([ids.alice, ids.bob].sort());
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      const revoke = panel.getByRole('button', { name: 'Revoke Ana (night shift)' });
+      await revoke.waitFor();
+      await revoke.click();
+      // Its audio stops at once: the server closed its listener and its bus socket.
+      await expect.poll(() => trackUsers(mod), { timeout: 30_000 }).toEqual([]);
+      const rows = (await (await page.evaluate(() => fetch('/api/audit?limit=1000').then((r) => r.json()))) as { rows: { action: string }[] }).rows.map((r) => r.action);
+      expect(rows).toContain('invite');
+      expect(rows).toContain('session.revoke');
+    } finally {
+      await modContext.close();
+    }
+  }, 120_000);
+
   it('a speaker leaves and another joins while listening: the page drops and adds tracks without a reload', async () => {
     const dir = join(PROJECT_ROOT, 'test-results', 'tones');
     const carolHz = 2100;
@@ -129,7 +160,7 @@ describe.skipIf(!requires('chromium', chromiumAvailable(), 'apt-get install chro
         return s[carol.userId]! - s[ids.alice]! >= 20;
       }, { timeout: 30_000, interval: 250 })
       .toBe(true);
-    await page.screenshot({ path: join(SCREENSHOT_DIR, '03-speaker-changed.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOT_DIR, '04-speaker-changed.png'), fullPage: true });
   }, 120_000);
 
   it('the server process is killed while the page listens: the page recovers by itself with the same session', async () => {
@@ -155,6 +186,6 @@ describe.skipIf(!requires('chromium', chromiumAvailable(), 'apt-get install chro
         return s[ids.alice]! - s[other]! >= 20;
       }, { timeout: 30_000, interval: 250 })
       .toBe(true);
-    await page.screenshot({ path: join(SCREENSHOT_DIR, '04-after-server-restart.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOT_DIR, '05-after-server-restart.png'), fullPage: true });
   }, 180_000);
 });

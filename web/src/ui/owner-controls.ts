@@ -1,14 +1,161 @@
 /**
- * OWNER CONTROLS — placeholder. Join / move / leave for a guild's voice channels will live here
- * (owners only). Not implemented yet: the calls do not exist on the server. When they do, add them
- * to `ConsoleActions` (state/store.ts), implement them in app.ts, and render the buttons below.
+ * Owners' access panel for the selected guild: invite a named moderator (a one-time link limited to
+ * this channel or the whole guild, with the session's lifetime), see who holds a session and revoke
+ * one (its audio stops at once), and read the audit log. Talks to `/api/invitations`,
+ * `/api/sessions` and `/api/audit` with the session cookie; keeps its own small state.
+ * Join / move / leave controls for the bot come later.
  */
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { requestJson } from '../net/http.ts';
 
-export function OwnerControls({ guildName }: { guildName: string }): VNode {
-  return html`<section class="owner-slot" data-slot="owner-controls" aria-labelledby="owner-title">
-    <h3 id="owner-title">Owner controls · ${guildName}</h3>
-    <p>Join, move and leave for this server's voice channels will appear here.</p>
+interface SessionRow {
+  sid: string;
+  role: string;
+  name: string | null;
+  guild: string | null;
+  channel: string | null;
+  expires_at: string;
+  current: boolean;
+}
+
+interface AuditRow {
+  seq?: string | number;
+  at: string;
+  actor: string;
+  action: string;
+  detail: unknown;
+}
+
+const LIFETIMES = [
+  ['1 hour', 3600],
+  ['8 hours', 8 * 3600],
+  ['1 day', 86_400],
+  ['7 days', 7 * 86_400],
+] as const;
+
+const fetchFn = (input: string, init?: RequestInit) => fetch(input, init);
+
+function when(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+function summary(detail: unknown): string {
+  if (!detail || typeof detail !== 'object') return '';
+  const d = detail as Record<string, unknown>;
+  return ['name', 'role', 'reason', 'pattern', 'listener_id', 'sid'].flatMap((k) => (d[k] !== undefined ? [`${k}: ${String(d[k])}`] : [])).join(' · ');
+}
+
+export function OwnerControls({ guildName, guildId, channelId, channelName }: { guildName: string; guildId: string; channelId: string; channelName: string }): VNode {
+  const [name, setName] = useState('');
+  const [scope, setScope] = useState<'channel' | 'guild'>('channel');
+  const [role, setRole] = useState<'moderator' | 'owner'>('moderator');
+  const [ttl, setTtl] = useState<number>(8 * 3600);
+  const [link, setLink] = useState<{ url: string; expires_at: string; who: string } | null>(null);
+  const [sessions, setSessions] = useState<SessionRow[] | null>(null);
+  const [audit, setAudit] = useState<AuditRow[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const refresh = useCallback(async () => {
+    try {
+      const [s, a] = await Promise.all([
+        requestJson<{ sessions: SessionRow[] }>(fetchFn, '/api/sessions'),
+        requestJson<{ rows: AuditRow[] }>(fetchFn, '/api/audit?limit=1000'),
+      ]);
+      setSessions(s?.sessions ?? []);
+      setAudit((a?.rows ?? []).slice(-15).reverse());
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }, []);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh, guildId]);
+
+  const invite = async (ev: Event) => {
+    ev.preventDefault();
+    if (!name.trim()) return;
+    setBusy(true);
+    try {
+      const body = { name: name.trim(), guild_id: guildId, ...(scope === 'channel' ? { channel_id: channelId } : {}), role, ttl_s: ttl };
+      const r = await requestJson<{ link: string; expires_at: string }>(fetchFn, '/api/invitations', { method: 'POST', body });
+      if (r) setLink({ url: r.link, expires_at: r.expires_at, who: name.trim() });
+      setName('');
+      await refresh();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const revoke = async (sid: string) => {
+    try {
+      await requestJson(fetchFn, `/api/sessions/${sid}`, { method: 'DELETE' });
+      await refresh();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  return html`<section class="owner-panel" data-slot="owner-controls" aria-labelledby="owner-title">
+    <h3 id="owner-title">Access · ${guildName}</h3>
+    ${error ? html`<p class="owner-error" role="alert">${error}</p>` : null}
+    <form class="invite-form" onSubmit=${invite} aria-label="Invite a moderator">
+      <label>Name <input type="text" required maxlength="200" placeholder="who the link is for" value=${name} onInput=${(e: Event) => setName((e.target as HTMLInputElement).value)} /></label>
+      <label>May hear
+        <select value=${scope} onChange=${(e: Event) => setScope((e.target as HTMLSelectElement).value as 'channel' | 'guild')}>
+          <option value="channel">${channelName} only</option>
+          <option value="guild">all of ${guildName}</option>
+        </select>
+      </label>
+      <label>Role
+        <select value=${role} onChange=${(e: Event) => setRole((e.target as HTMLSelectElement).value as 'moderator' | 'owner')}>
+          <option value="moderator">moderator</option>
+          <option value="owner">owner</option>
+        </select>
+      </label>
+      <label>For
+        <select value=${String(ttl)} onChange=${(e: Event) => setTtl(Number((e.target as HTMLSelectElement).value))}>
+          ${LIFETIMES.map(([label, s]) => html`<option value=${String(s)}>${label}</option>`)}
+        </select>
+      </label>
+      <button type="submit" class="button" disabled=${busy || !name.trim()}>Create invitation link</button>
+    </form>
+    ${link
+      ? html`<div class="invite-link">
+          <p>One-time link for <b>${link.who}</b> (open before ${when(link.expires_at)}):</p>
+          <input type="text" readonly value=${link.url} aria-label="Invitation link" onFocus=${(e: Event) => (e.target as HTMLInputElement).select()} />
+          <button type="button" class="button" onClick=${() => void navigator.clipboard?.writeText(link.url)}>Copy</button>
+        </div>`
+      : null}
+    <h4>Sessions</h4>
+    ${sessions === null
+      ? html`<p class="muted">Loading…</p>`
+      : html`<ul class="session-rows">
+          ${sessions.map(
+            (s) => html`<li key=${s.sid} data-sid=${s.sid}>
+              <span class="who">${s.name ?? (s.current ? 'you' : `session ${s.sid.slice(0, 6)}`)}</span>
+              <span class="role">${s.role}</span>
+              <span class="scope">${s.channel ? 'one channel' : s.guild ? 'one server' : 'all servers'}</span>
+              <span class="until">until ${when(s.expires_at)}</span>
+              ${s.current ? html`<span class="muted">this session</span>` : html`<button type="button" class="button button-stop" onClick=${() => void revoke(s.sid)} aria-label=${`Revoke ${s.name ?? s.sid}`}>Revoke</button>`}
+            </li>`,
+          )}
+        </ul>`}
+    <h4>Audit log <button type="button" class="button" onClick=${() => void refresh()}>Refresh</button></h4>
+    ${audit === null
+      ? null
+      : html`<table class="audit">
+          <thead><tr><th>when</th><th>who</th><th>what</th><th>details</th></tr></thead>
+          <tbody>
+            ${audit.map((r, i) => html`<tr key=${String(r.seq ?? i)}><td>${when(r.at)}</td><td>${r.actor}</td><td>${r.action}</td><td>${summary(r.detail)}</td></tr>`)}
+          </tbody>
+        </table>`}
   </section>`;
 }

@@ -85,7 +85,7 @@ export function SessionView({ model }: { model: ConsoleModel }): VNode {
       ? html`<p class="blocked">Your browser paused the audio. <button type="button" class="button" onClick=${() => model.actions.enableAudio()}>Play audio</button></p>`
       : null}
     <${Health} s=${s} />
-    ${auth.session.role === 'owner' ? html`<${OwnerControls} guildName=${gName} />` : null}
+    ${auth.session.role === 'owner' ? html`<${OwnerControls} guildName=${gName} guildId=${s.guild_id} channelId=${s.channel_id} channelName=${channelName(roster, s.channel_id)} />` : null}
     <h3 class="tiles-title">In the channel <span class="count">${speakers.length}</span></h3>
     ${speakers.length === 0
       ? html`<p class="empty">Nobody in the channel yet.</p>`
