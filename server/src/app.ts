@@ -15,7 +15,7 @@ import type { Principal } from './hub/index.ts';
 import { ListenService } from './listen/service.ts';
 import { mountListenRoutes } from './listen/routes.ts';
 import { RelayStreams, type RelayAnnouncement } from './listen/streams.ts';
-import { createWeriftSfu, type Sfu, type SfuOptions } from './sfu/index.ts';
+import { createMediasoupSfu, createWeriftSfu, type Sfu, type SfuOptions } from './sfu/index.ts';
 import { createStore, type Store } from './store/index.ts';
 import { loadProvidersForStart } from './supervisor/providers.ts';
 import { mountAuditRoutes } from './web/audit-routes.ts';
@@ -38,6 +38,8 @@ export interface ServerOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Progress lines. */
   log: (line: string) => void;
+  /** Which SFU driver runs the media: werift (pure TypeScript, the default) or mediasoup (C++ workers). */
+  sfuDriver: 'werift' | 'mediasoup';
   /** SFU settings (ingest port, announced address, ICE port range). */
   sfu: Partial<SfuOptions>;
   /** The console's build (Vite output). */
@@ -63,6 +65,7 @@ export const defaultServerOptions = {
   databaseUrl: undefined,
   env: {},
   log: (line: string) => console.error(line),
+  sfuDriver: 'werift' as const,
   sfu: {},
   consoleDir: join(PROJECT_ROOT, 'web', 'dist'),
   publicOrigin: undefined,
@@ -94,7 +97,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     // The audit chain is keyed, and listens a crash left open are closed, before any listen can start.
     await startAuditLog(store, { dataDir: o.dataDir, log: o.log });
     // Media runs in the SFU's own process, never on the hub's event loop.
-    const sfu = await createWeriftSfu(o.sfu);
+    const sfu = o.sfuDriver === 'mediasoup' ? await createMediasoupSfu(o.sfu) : await createWeriftSfu(o.sfu);
     closers.push(() => sfu.close());
     const streams = new RelayStreams(sfu);
     closers.push(() => streams.close());
@@ -163,7 +166,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       streams.apply({ ...p, provider: env.provider, tenant: env.tenant }).catch((error: unknown) => o.log(`sfu: could not apply the relay streams of ${p.session_id}: ${(error as Error).message}`));
     });
     await ready.ready;
-    o.log(`sfu: werift, RTP ingest udp://${sfu.ingest.host}:${sfu.ingest.port}`);
+    o.log(`sfu: ${sfu.driver}, RTP ingest udp://${sfu.ingest.host}:${sfu.ingest.port}`);
     let closing: Promise<void> | undefined;
     return {
       hub,

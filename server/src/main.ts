@@ -16,6 +16,8 @@ export const ServerEnv = z.object({
   PROMETHEAN_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   PROMETHEAN_PROVIDERS_FILE: z.string().min(1),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** The SFU driver. */
+  PROMETHEAN_SFU_DRIVER: z.enum(['werift', 'mediasoup']).default('werift'),
   /** UDP port of the SFU's RTP ingest (0 = any; the supervisor keeps the first one across restarts). */
   PROMETHEAN_SFU_INGEST_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   /** Address the SFU's sockets bind to; a wildcard gathers every host address as ICE candidates. */
@@ -70,6 +72,7 @@ async function main(): Promise<number> {
     env: process.env,
     publicOrigin: config.PROMETHEAN_PUBLIC_URL,
     agentPort: config.PROMETHEAN_AGENT_PORT,
+    sfuDriver: config.PROMETHEAN_SFU_DRIVER,
     ...(config.PROMETHEAN_TLS_CERT && config.PROMETHEAN_TLS_KEY
       ? { tls: { cert: await readFile(config.PROMETHEAN_TLS_CERT, 'utf8'), key: await readFile(config.PROMETHEAN_TLS_KEY, 'utf8') } }
       : {}),

@@ -2,7 +2,7 @@
  * HTTP signalling for listening (the server offers, the browser answers; non-trickle ICE):
  *
  * - `POST /api/sfu/listen` `{ session_id, user_ids }` → `{ listener_id, kind, sdp, tracks, skipped }`
- * - `POST /api/sfu/listeners/:id/answer` `{ sdp }` → 204
+ * - `POST /api/sfu/listeners/:id/answer` `{ sdp }` (werift) or `{ kind: 'mediasoup', revision, rtpCapabilities, dtlsParameters? }` → 204
  * - `POST /api/sfu/listeners/:id/producers` `{ user_ids }` → `{ kind, sdp, tracks, skipped }` (renegotiation)
  * - `DELETE /api/sfu/listeners/:id` → 204
  *
@@ -21,7 +21,16 @@ import type { ListenService } from './service.ts';
 
 const Id = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be an id');
 const ListenBody = z.object({ session_id: Id, user_ids: z.array(Id).max(64).default([]) });
-const AnswerBody = z.object({ sdp: z.string().min(10).max(64 * 1024) });
+/** `{ sdp }` answers an SDP offer (werift); `{ kind: 'mediasoup', … }` a mediasoup-client one. */
+const AnswerBody = z.union([
+  z.object({ kind: z.literal('sdp').optional(), sdp: z.string().min(10).max(64 * 1024) }),
+  z.object({
+    kind: z.literal('mediasoup'),
+    revision: z.number().int().min(0),
+    rtpCapabilities: z.record(z.string(), z.unknown()),
+    dtlsParameters: z.record(z.string(), z.unknown()).optional(),
+  }),
+]);
 const ProducersBody = z.object({ user_ids: z.array(Id).max(64) });
 
 async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
@@ -37,7 +46,10 @@ async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.outpu
 }
 
 function offerJson(offer: SfuOffer) {
-  return { kind: offer.kind, sdp: offer.sdp, tracks: offer.tracks.map((t) => ({ mid: t.mid, producer_id: t.producerId, user_id: t.userId })), skipped: offer.skipped };
+  const tracks = offer.tracks.map((t) => ({ mid: t.mid, producer_id: t.producerId, user_id: t.userId }));
+  if (offer.kind === 'sdp') return { kind: offer.kind, sdp: offer.sdp, tracks, skipped: offer.skipped };
+  // mediasoup-client's parameters, passed through as the driver made them.
+  return { kind: offer.kind, revision: offer.revision, routerRtpCapabilities: offer.routerRtpCapabilities, transport: offer.transport, consumers: offer.consumers, tracks, skipped: offer.skipped };
 }
 
 export function mountListenRoutes(app: Hono<HubEnv>, ctx: HubMountContext, service: ListenService): void {
@@ -59,7 +71,7 @@ export function mountListenRoutes(app: Hono<HubEnv>, ctx: HubMountContext, servi
   app.post('/api/sfu/listeners/:id/answer', limit, async (c) => {
     const principal = await who(c);
     const b = await body(c, AnswerBody);
-    await service.answer(principal, c.req.param('id'), b.sdp);
+    await service.answer(principal, c.req.param('id'), 'sdp' in b ? { kind: 'sdp', sdp: b.sdp } : { kind: 'mediasoup', revision: b.revision, rtpCapabilities: b.rtpCapabilities, ...(b.dtlsParameters ? { dtlsParameters: b.dtlsParameters } : {}) });
     return c.body(null, 204);
   });
   app.post('/api/sfu/listeners/:id/producers', limit, async (c) => {

@@ -8,7 +8,7 @@
  */
 import { PrometheanError } from '@promethean/shared';
 import type { Principal } from '../hub/index.ts';
-import type { SfuListener, SfuOffer } from '../sfu/index.ts';
+import type { SfuAnswer, SfuListener, SfuOffer } from '../sfu/index.ts';
 import type { RelayStreams, VoiceSessionInfo } from './streams.ts';
 
 /** The audit log as the listen service writes it (the Store satisfies it). */
@@ -128,9 +128,9 @@ export class ListenService {
     }
   }
 
-  async answer(principal: Principal, listenerId: string, sdp: string): Promise<void> {
+  async answer(principal: Principal, listenerId: string, answer: SfuAnswer): Promise<void> {
     const entry = this.#own(principal, listenerId);
-    await entry.listener.answer({ kind: 'sdp', sdp });
+    await entry.listener.answer(answer);
   }
 
   /** Chooses other speakers (a speaker joined or left): a new offer on the same connection. */

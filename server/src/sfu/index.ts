@@ -3,3 +3,4 @@ export type * from './types.ts';
 export * from './errors.ts';
 export * from './options.ts';
 export { createWeriftSfu, WeriftSfu } from './werift/index.ts';
+export { createMediasoupSfu, MediasoupSfu } from './mediasoup/index.ts';

@@ -14,10 +14,10 @@ export interface ReceivedPacket {
   marker: boolean;
 }
 
-/** A WebRTC peer that consumes a listener, as a browser would. */
-export interface SfuTestReceiver {
+/** A WebRTC peer that consumes a listener, as a browser would; `A`: the answers it gives. */
+export interface SfuTestReceiver<A extends SfuAnswer = SfuAnswer> {
   /** Applies the SFU's offer; returns the answer for `listener.answer()` (ICE gathering completed). */
-  accept(offer: SfuOffer): Promise<SfuAnswer>;
+  accept(offer: SfuOffer): Promise<A>;
   /** Packets received so far on the m-line `mid`, in arrival order. */
   received(mid: string): ReceivedPacket[];
   /** The peer connection state (`connected` once media can flow). */

@@ -1,5 +1,5 @@
 /**
- * The SFU interface. A driver (werift now, mediasoup later) implements it; the hub's signalling routes
+ * The SFU interface. A driver (werift, mediasoup) implements it; the hub's signalling routes
  * and workers depend only on these types. Lifecycle follows mediasoup: a parent creates and tracks its
  * children, `close()` is idempotent and cascades, using a closed object throws `InvalidStateError`.
  *
@@ -63,15 +63,77 @@ export interface SfuOfferBase {
 }
 
 /**
- * The server's offer for the browser, a tagged union so that drivers with another handshake can be
- * added. `sdp`: a complete, non-trickle SDP offer (ICE candidates included); the browser calls
- * `setRemoteDescription({ type: 'offer', sdp })`, `createAnswer()`, `setLocalDescription()`, and
- * sends back `localDescription.sdp` once its ICE gathering is complete.
+ * The server's offer for the browser, a tagged union: one member per handshake.
+ *
+ * - `sdp` (werift): a complete, non-trickle SDP offer (ICE candidates included); the browser calls
+ *   `setRemoteDescription({ type: 'offer', sdp })`, `createAnswer()`, `setLocalDescription()`, and
+ *   sends back `localDescription.sdp` once its ICE gathering is complete.
+ * - `mediasoup`: the parameters mediasoup-client needs, see {@link SfuMediasoupOffer}.
  */
-export type SfuOffer = SfuOfferBase & { kind: 'sdp'; sdp: string };
+export type SfuOffer = SfuSdpOffer | SfuMediasoupOffer;
+
+export type SfuSdpOffer = SfuOfferBase & { kind: 'sdp'; sdp: string };
+
+/** A JSON object that mediasoup defines and mediasoup-client reads; the hub passes it through untouched. */
+export type MediasoupJson = { [key: string]: unknown };
+
+/**
+ * The mediasoup driver's offer: one receive transport per listener, one consumer per producer.
+ * The browser (mediasoup-client's `Device`):
+ * 1. the first time it sees `transport.id`: `device.load({ routerRtpCapabilities })` (once per
+ *    Device), then `device.createRecvTransport(transport)`, and listens to the transport's `connect`
+ *    event, which gives `dtlsParameters` (answer them by calling its callback at once);
+ * 2. `transport.consume(consumer)` for every consumer id it does not have yet (in order), and
+ *    `close()` on its consumers whose id is no longer listed; each consumer's track is a speaker
+ *    (`consumer.rtpParameters.mid` is the track's `mid`);
+ * 3. answers with `{ kind: 'mediasoup', revision, rtpCapabilities: device.rtpCapabilities,
+ *    dtlsParameters }` (`dtlsParameters` from step 1; required until the transport is connected,
+ *    ignored afterwards).
+ * A newer offer (a higher `revision`) replaces one not yet answered; an answer to it is refused.
+ */
+export type SfuMediasoupOffer = SfuOfferBase & {
+  kind: 'mediasoup';
+  /** Increases with every offer of this listener; the answer repeats it. */
+  revision: number;
+  /** For `device.load()`. */
+  routerRtpCapabilities: MediasoupJson;
+  /** For `device.createRecvTransport()`: the same on every offer of a listener. */
+  transport: {
+    id: string;
+    iceParameters: MediasoupJson;
+    iceCandidates: MediasoupJson[];
+    dtlsParameters: MediasoupJson;
+  };
+  /** For `transport.consume()`, one per entry of `tracks`, in the same order. */
+  consumers: SfuMediasoupConsumer[];
+};
+
+export interface SfuMediasoupConsumer {
+  /** The server-side consumer's id. */
+  id: string;
+  /** The producer (speaker) it carries: an `SfuProducer` id. */
+  producerId: string;
+  kind: 'audio';
+  /** Its `mid` is the track's `mid`. */
+  rtpParameters: MediasoupJson;
+  userId: string;
+}
 
 /** The browser's answer. A bare string means `{ kind: 'sdp', sdp }`. */
-export type SfuAnswer = { kind: 'sdp'; sdp: string };
+export type SfuAnswer = SfuSdpAnswer | SfuMediasoupAnswer;
+
+export type SfuSdpAnswer = { kind: 'sdp'; sdp: string };
+
+/** The answer to an {@link SfuMediasoupOffer}. */
+export interface SfuMediasoupAnswer {
+  kind: 'mediasoup';
+  /** The `revision` of the offer this answers. */
+  revision: number;
+  /** `device.rtpCapabilities`: checked against every consumer (the browser must be able to decode Opus). */
+  rtpCapabilities: MediasoupJson;
+  /** From the receive transport's `connect` event; required until the transport is connected. */
+  dtlsParameters?: MediasoupJson | undefined;
+}
 
 export interface ProduceOptions {
   /** Defaults to a random UUID. Unique within the Sfu. */
@@ -171,8 +233,9 @@ export interface SfuListener extends Evented<SfuListenerEvents> {
   /**
    * Chooses the producers this listener receives (order kept, duplicates ignored) and returns a fresh
    * offer: one sendonly audio m-line per producer, reusing m-lines of producers no longer wanted;
-   * m-lines of dropped producers become inactive. On a connected listener this renegotiates without
-   * tearing the connection down. Calls are serialized; a call made while an earlier offer awaits its
+   * m-lines of dropped producers become inactive (SDP; with mediasoup a producer's consumer keeps its
+   * mid while wanted, a new one gets a new mid and the browser recycles closed m-lines itself). On a
+   * connected listener this renegotiates without tearing the connection down. Calls are serialized; a call made while an earlier offer awaits its
    * answer replaces that offer (the earlier answer is then refused).
    */
   setProducers(producerIds: readonly string[]): Promise<SfuOffer>;

@@ -38,8 +38,8 @@ export interface SupervisorOptions {
   child: Partial<SupervisedChildOptions>;
   /** Seconds between the supervisor's health envelopes. */
   healthIntervalS: number;
-  /** SFU network settings passed to the server. */
-  sfu: { listenIp?: string; announcedAddress?: string; rtcPorts?: string; ingestPort?: number };
+  /** SFU driver and network settings passed to the server. */
+  sfu: { driver?: 'werift' | 'mediasoup'; listenIp?: string; announcedAddress?: string; rtcPorts?: string; ingestPort?: number };
   /** Where browsers reach the hub when it is behind a proxy. */
   publicUrl: string | undefined;
   /** Build the console (Vite) before starting when its build is missing or stale. */
@@ -178,6 +178,9 @@ export class Supervisor {
       PROMETHEAN_PORT: String(o.port),
       PROMETHEAN_PROVIDERS_FILE: o.providersFile,
       ...(o.env.DATABASE_URL ? { DATABASE_URL: o.env.DATABASE_URL } : {}),
+      ...(o.sfu.driver ? { PROMETHEAN_SFU_DRIVER: o.sfu.driver } : {}),
+      // mediasoup's own variable: where its C++ worker binary is (scripts/build-mediasoup-worker.sh).
+      ...(o.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: o.env.MEDIASOUP_WORKER_BIN } : {}),
       ...(o.sfu.listenIp ? { PROMETHEAN_SFU_LISTEN_IP: o.sfu.listenIp } : {}),
       ...(o.sfu.announcedAddress ? { PROMETHEAN_SFU_ANNOUNCED_ADDRESS: o.sfu.announcedAddress } : {}),
       ...(o.sfu.rtcPorts ? { PROMETHEAN_SFU_RTC_PORTS: o.sfu.rtcPorts } : {}),

@@ -13,7 +13,7 @@ import { numberFlag, parseFlags, type Command } from '../args.ts';
 export const startCommand: Command = {
   name: 'start',
   summary: 'start the hub, storage and every agent on embedded defaults; prints a login link',
-  usage: `Usage: promethean start [--port N] [--host ADDR] [--data-dir DIR] [--providers FILE] [--speaker NAME=FILE.wav ...] [--dave]
+  usage: `Usage: promethean start [--port N] [--host ADDR] [--data-dir DIR] [--providers FILE] [--speaker NAME=FILE.wav ...] [--dave] [--sfu werift|mediasoup]
 
 Supervises one process per part: the server (hub, storage, console), the workers, and each access
 agent with only its own credentials. Storage is PGlite under the data directory, or PostgreSQL when
@@ -28,6 +28,8 @@ Options:
   --providers <file>       providers.yml to use
   --speaker NAME=FILE.wav  a simulated speaker for the built-in stand-in; repeatable
   --dave                   the built-in stand-in negotiates DAVE end-to-end encryption
+  --sfu <driver>           werift (default; pure TypeScript) or mediasoup (C++ workers, one per
+                           core; needs the worker built by scripts/build-mediasoup-worker.sh)
   --announced-address <a>  address browsers reach the SFU at (a LAN address, or the public address
                            of a server behind NAT); with it the SFU listens on every interface
   --rtc-ports <min-max>    UDP ports for WebRTC media (open them in a firewall)
@@ -48,6 +50,7 @@ A --host other than loopback needs --tls-cert and --tls-key (or a TLS proxy in f
       speaker: { type: 'string', multiple: true },
       dave: { type: 'boolean' },
       'announced-address': { type: 'string' },
+      sfu: { type: 'string' },
       'rtc-ports': { type: 'string' },
       'public-url': { type: 'string' },
       'tls-cert': { type: 'string' },
@@ -72,6 +75,8 @@ A --host other than loopback needs --tls-cert and --tls-key (or a TLS proxy in f
     const publicUrl = values['public-url'];
     if (publicUrl !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(publicUrl)) throw new PrometheanError('bad_flag', `--public-url must be an origin such as https://mod.example.org, got "${publicUrl}"`);
     const announced = values['announced-address'];
+    const driver = values.sfu ?? 'werift';
+    if (driver !== 'werift' && driver !== 'mediasoup') throw new PrometheanError('bad_flag', `--sfu must be werift or mediasoup, got "${driver}"`);
     const supervisor = new Supervisor({
       projectRoot: PROJECT_ROOT,
       env: process.env,
@@ -82,6 +87,7 @@ A --host other than loopback needs --tls-cert and --tls-key (or a TLS proxy in f
       standinSpeakers: values.speaker ?? [],
       standinDave: values.dave === true,
       sfu: {
+        driver,
         ...(announced ? { announcedAddress: announced, listenIp: '0.0.0.0' } : {}),
         ...(rtcPorts ? { rtcPorts } : {}),
       },

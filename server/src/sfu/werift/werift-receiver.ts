@@ -6,10 +6,10 @@
 import { RTCPeerConnection, type MediaStreamTrack } from 'werift';
 import type { SfuTestReceiver } from '../testing.ts';
 import type { ReceivedPacket } from '../testing.ts';
-import type { SfuAnswer, SfuOffer } from '../types.ts';
+import type { SfuOffer, SfuSdpAnswer } from '../types.ts';
 import { opusCodec } from './media/peer-config.ts';
 
-export async function createWeriftReceiver(): Promise<SfuTestReceiver> {
+export async function createWeriftReceiver(): Promise<SfuTestReceiver<SfuSdpAnswer>> {
   const pc = new RTCPeerConnection({
     codecs: { audio: [opusCodec()], video: [] },
     iceServers: [],
@@ -41,7 +41,7 @@ export async function createWeriftReceiver(): Promise<SfuTestReceiver> {
   });
   let closed = false;
   return {
-    async accept(offer: SfuOffer): Promise<SfuAnswer> {
+    async accept(offer: SfuOffer): Promise<SfuSdpAnswer> {
       if (offer.kind !== 'sdp') throw new Error(`the werift receiver takes SDP offers, not ${String((offer as { kind: unknown }).kind)}`);
       await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
       await pc.setLocalDescription(await pc.createAnswer());

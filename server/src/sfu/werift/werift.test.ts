@@ -47,6 +47,7 @@ describe('werift driver', () => {
       const router = await sfu.createRouter('s');
       const producer = await router.produce({ userId: 'u', ssrc: 1 });
       const offer = await (await router.createListener()).setProducers([producer.id]);
+      if (offer.kind !== 'sdp') throw new Error('werift offers SDP');
       const candidates = offer.sdp.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'));
       expect(candidates.length).toBeGreaterThan(0);
       for (const c of candidates) {
@@ -61,6 +62,7 @@ describe('werift driver', () => {
       const r = await wild.createRouter('s');
       const p = await r.produce({ userId: 'u', ssrc: 1 });
       const wildOffer = await (await r.createListener()).setProducers([p.id]);
+      if (wildOffer.kind !== 'sdp') throw new Error('werift offers SDP');
       const addresses = wildOffer.sdp
         .split(/\r?\n/)
         .filter((l) => l.startsWith('a=candidate:'))
