@@ -10,6 +10,7 @@ import { BusClient, PrometheanError } from '@promethean/shared';
 import { AgentRuntime, agentBusFrom, type AgentBus } from '@promethean/shared/node';
 import { VoiceAccessAgent } from './agent.ts';
 import { RtpForwarder } from './relay/index.ts';
+import { VoiceChannelsPublisher } from './discord/voice-channels.ts';
 import { parseBridgeEnv, type BridgeConfig } from './config.ts';
 import { loadProviderAccess } from './credentials.ts';
 import { DiscordPresence } from './discord/presence.ts';
@@ -70,6 +71,10 @@ export async function startBridge(config: BridgeConfig, bus?: AgentBus, env: Rec
   });
   agent.start();
   runtime.start();
+  const channels = new VoiceChannelsPublisher(client, (p) => runtime.publish('voice.channels', p, { provider: config.PROMETHEAN_PROVIDER, tenant: config.PROMETHEAN_TENANT }), {
+    intervalMs: 30_000,
+    allows: (guild_id, channel_id) => access.allows({ guild_id, channel_id }),
+  });
   let closing: Promise<void> | undefined;
   const a = agent;
   return {
@@ -78,6 +83,7 @@ export async function startBridge(config: BridgeConfig, bus?: AgentBus, env: Rec
     client,
     close() {
       closing ??= (async () => {
+        channels.close();
         a.stop();
         runtime.stop();
         await forwarder?.close();

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BusClient, makeEnvelope, type ProviderRegistry } from '@promethean/shared';
+import { BusClient, makeEnvelope, type PayloadOf, type ProviderRegistry } from '@promethean/shared';
 import { startAuditLog } from './audit/index.ts';
 import { createHub, type Hub } from './hub/index.ts';
 import type { Principal } from './hub/index.ts';
@@ -20,6 +20,7 @@ import { createStore, type Store } from './store/index.ts';
 import { loadProvidersForStart } from './supervisor/providers.ts';
 import { mountAuditRoutes } from './web/audit-routes.ts';
 import { mountSessionRoutes } from './web/session-routes.ts';
+import { mountVoiceRoutes, VoiceChannelsCache } from './web/voice-routes.ts';
 import { mountConsole } from './web/console.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -102,6 +103,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     const streams = new RelayStreams(sfu);
     closers.push(() => streams.close());
     let bus: BusClient | undefined;
+    const voiceChannels = new VoiceChannelsCache();
     const listen = new ListenService(
       streams,
       store,
@@ -141,6 +143,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
         mountListenRoutes(app, ctx, listen);
         mountAuditRoutes(app, ctx, store);
         mountSessionRoutes(app, ctx, { store, hub: () => hub, listen, publicBase, defaultTenant: 'demo' });
+        mountVoiceRoutes(app, ctx, { store, bus: () => bus, channels: voiceChannels });
         // `promethean login`: the operator (who can read the agent key) asks for a fresh link.
         app.post('/api/login-link', async (c) => {
           const principal = await ctx.authenticateRequest(c);
@@ -166,6 +169,8 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       streams.apply({ ...p, provider: env.provider, tenant: env.tenant }).catch((error: unknown) => o.log(`sfu: could not apply the relay streams of ${p.session_id}: ${(error as Error).message}`));
     });
     await ready.ready;
+    const channelsSub = bus.subscribe('promethean.p.*.t.*.voice.channels', (env) => voiceChannels.set(env.tenant, env.payload as PayloadOf<'voice.channels'>));
+    await channelsSub.ready;
     o.log(`sfu: ${sfu.driver}, RTP ingest udp://${sfu.ingest.host}:${sfu.ingest.port}`);
     let closing: Promise<void> | undefined;
     return {

@@ -64,6 +64,13 @@ export const VoiceHealth = z.object({
   dropped_frames: z.number().int().nonnegative(),
   malformed_packets: z.number().int().nonnegative(),
   decrypt_errors: z.number().int().nonnegative(),
+  /**
+   * Packets of ssrcs no Speaking op 5 had mapped to a user, dropped: held longer than the bridge's
+   * hold allows (about 200 ms) or pushed out by its bounds. Counted since the session started.
+   */
+  unmapped: z.number().int().nonnegative().optional(),
+  /** Packets that arrived before their ssrc's op 5, were held and then delivered. Since the session started. */
+  held: z.number().int().nonnegative().optional(),
   faults: z.array(z.string()).default([]),
   speakers: z.array(VoiceHealthSpeaker).default([]),
 });
@@ -213,6 +220,19 @@ export const VoiceRelayStreams = z.object({
     .max(256),
 });
 
+/**
+ * A guild's voice channels and where the bot is (bridge → server, on start, on changes and every
+ * 30 s): what an owner's console offers to join, move to or leave.
+ */
+export const VoiceChannels = z.object({
+  guild_id: ForeignId,
+  guild_name: z.string().min(1).max(200).optional(),
+  /** The channel the bot is in, or null. */
+  bot_channel_id: ForeignId.nullable(),
+  /** Whether the tenant's allow-list admits each channel. */
+  channels: z.array(z.object({ channel_id: ForeignId, name: z.string().min(1).max(200), allowed: z.boolean() })).max(500),
+});
+
 export const voicePayloads = {
   'voice.control.join': VoiceControlJoin,
   'voice.control.leave': VoiceControlLeave,
@@ -229,4 +249,5 @@ export const voicePayloads = {
   'voice.members': VoiceMembers,
   'voice.listeners': VoiceListeners,
   'voice.relay.streams': VoiceRelayStreams,
+  'voice.channels': VoiceChannels,
 } as const;

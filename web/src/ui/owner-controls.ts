@@ -2,8 +2,8 @@
  * Owners' access panel for the selected guild: invite a named moderator (a one-time link limited to
  * this channel or the whole guild, with the session's lifetime), see who holds a session and revoke
  * one (its audio stops at once), and read the audit log. Talks to `/api/invitations`,
- * `/api/sessions` and `/api/audit` with the session cookie; keeps its own small state.
- * Join / move / leave controls for the bot come later.
+ * `/api/sessions` and `/api/audit` with the session cookie; keeps its own small state. Also where the
+ * bot is: join, move to another voice channel, or leave (`/api/voice/*`).
  */
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
@@ -18,6 +18,12 @@ interface SessionRow {
   channel: string | null;
   expires_at: string;
   current: boolean;
+}
+
+interface VoiceChannels {
+  guild_id: string;
+  bot_channel_id: string | null;
+  channels: { channel_id: string; name: string; allowed: boolean }[];
 }
 
 interface AuditRow {
@@ -58,6 +64,8 @@ export function OwnerControls({ guildName, guildId, channelId, channelName }: { 
   const [audit, setAudit] = useState<AuditRow[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [voice, setVoice] = useState<VoiceChannels | null>(null);
+  const [target, setTarget] = useState<string>('');
 
   const refresh = useCallback(async () => {
     try {
@@ -66,6 +74,8 @@ export function OwnerControls({ guildName, guildId, channelId, channelName }: { 
         requestJson<{ rows: AuditRow[] }>(fetchFn, '/api/audit?limit=1000'),
       ]);
       setSessions(s?.sessions ?? []);
+      const v = await requestJson<VoiceChannels>(fetchFn, `/api/voice/channels?guild_id=${encodeURIComponent(guildId)}`).catch(() => undefined);
+      if (v) setVoice(v);
       setAudit((a?.rows ?? []).slice(-15).reverse());
       setError(null);
     } catch (e) {
@@ -94,6 +104,20 @@ export function OwnerControls({ guildName, guildId, channelId, channelName }: { 
     }
   };
 
+  const steer = async (what: 'join' | 'leave') => {
+    setBusy(true);
+    try {
+      const channel = target || voice?.channels.find((c) => c.allowed && c.channel_id !== voice.bot_channel_id)?.channel_id;
+      if (what === 'join' && !channel) return;
+      await requestJson(fetchFn, `/api/voice/${what}`, { method: 'POST', body: what === 'join' ? { guild_id: guildId, channel_id: channel } : { guild_id: guildId } });
+      setTimeout(() => void refresh(), 1500);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const revoke = async (sid: string) => {
     try {
       await requestJson(fetchFn, `/api/sessions/${sid}`, { method: 'DELETE' });
@@ -106,6 +130,19 @@ export function OwnerControls({ guildName, guildId, channelId, channelName }: { 
   return html`<section class="owner-panel" data-slot="owner-controls" aria-labelledby="owner-title">
     <h3 id="owner-title">Access · ${guildName}</h3>
     ${error ? html`<p class="owner-error" role="alert">${error}</p>` : null}
+    ${voice
+      ? html`<div class="bot-controls" aria-label="Where the bot is">
+          <p>The bot is in <b>${voice.channels.find((c) => c.channel_id === voice.bot_channel_id)?.name ?? 'no voice channel'}</b>.</p>
+          <label>Voice channel
+            <select value=${target} onChange=${(e: Event) => setTarget((e.target as HTMLSelectElement).value)}>
+              <option value="">choose…</option>
+              ${voice.channels.map((c) => html`<option value=${c.channel_id} disabled=${!c.allowed}>${c.name}${c.allowed ? '' : ' (not allowed)'}${c.channel_id === voice.bot_channel_id ? ' · here' : ''}</option>`)}
+            </select>
+          </label>
+          <button type="button" class="button" disabled=${busy || !target || target === voice.bot_channel_id} onClick=${() => void steer('join')}>${voice.bot_channel_id ? 'Move the bot here' : 'Join'}</button>
+          <button type="button" class="button button-stop" disabled=${busy || !voice.bot_channel_id} onClick=${() => void steer('leave')}>Leave</button>
+        </div>`
+      : null}
     <form class="invite-form" onSubmit=${invite} aria-label="Invite a moderator">
       <label>Name <input type="text" required maxlength="200" placeholder="who the link is for" value=${name} onInput=${(e: Event) => setName((e.target as HTMLInputElement).value)} /></label>
       <label>May hear
