@@ -1,7 +1,7 @@
 /**
  * The composition root: the one place that picks the concrete pieces (browser fetch, WebSocket,
- * RTCPeerConnection, Web Audio) and wires them to the console state. Everything else depends on
- * interfaces and signals.
+ * RTCPeerConnection or mediasoup-client, Web Audio) and wires them to the console state.
+ * Everything else depends on interfaces and signals.
  */
 import { batch, effect } from '@preact/signals';
 import { signIn, SIGN_IN_HINT, type SessionInfo } from './auth/session.ts';
@@ -9,7 +9,9 @@ import { ApiError } from './errors.ts';
 import { AudioGraph } from './media/audio-graph.ts';
 import { Listener } from './media/listener.ts';
 import { defaultSpeakerPrefs, mixOutputs, type SpeakerPrefs } from './media/mix.ts';
-import { createBrowserPeer } from './media/peer.ts';
+import { createBrowserDevice } from './media/mediasoup/browser-device.ts';
+import { createMediasoupSession } from './media/mediasoup/session.ts';
+import { createSdpSession } from './media/peer.ts';
 import { httpSignalling } from './media/signalling.ts';
 import { BusConnection, busUrl, intentPattern } from './net/bus.ts';
 import type { FetchLike } from './net/http.ts';
@@ -31,7 +33,8 @@ export function createConsole(): ConsoleModel & { start(loginToken: string | nul
   const graph = new AudioGraph();
   const listener = new Listener({
     signalling: httpSignalling(browserFetch),
-    createPeer: () => createBrowserPeer(),
+    // The offer's kind picks the handshake: werift sends SDP, mediasoup its client's parameters.
+    createSession: (kind) => (kind === 'mediasoup' ? createMediasoupSession({ createDevice: createBrowserDevice }) : createSdpSession()),
     target: (sessionId) => {
       const roster = state.roster.peek();
       return listenTarget(roster, roster.sessions[sessionId]);

@@ -17,6 +17,14 @@ export class InvalidStateError extends ConsoleError {
   }
 }
 
+/** Something this browser or this console cannot do (no WebRTC handler, an offer of an unknown kind). */
+export class UnsupportedError extends ConsoleError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unsupported', message, options);
+    this.name = 'UnsupportedError';
+  }
+}
+
 /** An HTTP call that failed: `status` 0 means the request never got an answer (network, abort). */
 export class ApiError extends ConsoleError {
   readonly status: number;

@@ -1,47 +1,72 @@
 /**
- * The listener driver against a fake SFU and a fake peer connection (WebRTC cannot run under Node;
+ * The listener driver against a fake SFU and a fake media session (WebRTC cannot run under Node;
  * the real thing is covered by the lead's Chromium end-to-end test).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiError } from '../errors.ts';
+import { ApiError, UnsupportedError } from '../errors.ts';
 import { Listener, type ListenTarget } from './listener.ts';
 import type { ListenerStatus } from './listener-machine.ts';
+import type { MediaConnectionState, MediaSession } from './media-session.ts';
 import type { OfferedTrack, SpeakerTrack } from './mids.ts';
-import type { PeerSession } from './peer.ts';
-import type { ListenOffer, SfuOffer, SfuSignalling } from './signalling.ts';
+import type { ListenOffer, MediaAnswer, OfferKind, SfuOffer } from './offer.ts';
+import type { SfuSignalling } from './signalling.ts';
 
-class FakePeer implements PeerSession {
-  connectionState: RTCPeerConnectionState = 'new';
-  onstatechange: ((s: RTCPeerConnectionState) => void) | null = null;
+/**
+ * Answers every offer of its kind; a mediasoup one with `null` until an offer had consumers (the real
+ * one has no DTLS parameters before its first consume). `applyError` makes `apply` reject.
+ */
+class FakeSession implements MediaSession {
+  connectionState: MediaConnectionState = 'new';
+  onstatechange: ((s: MediaConnectionState) => void) | null = null;
   closed = false;
-  offers: string[] = [];
-  constructor(readonly n: number) {}
-  async answer(offerSdp: string): Promise<string> {
-    this.offers.push(offerSdp);
-    return `answer-${this.n}-to-${offerSdp}`;
+  offers: SfuOffer[] = [];
+  consumed = false;
+  applyError: Error | undefined;
+  #offered: OfferedTrack[] = [];
+  constructor(
+    readonly n: number,
+    readonly kind: OfferKind,
+  ) {}
+  async apply(offer: SfuOffer): Promise<MediaAnswer | null> {
+    if (this.applyError) throw this.applyError;
+    if (offer.kind !== this.kind) throw new Error(`a ${this.kind} session cannot take a ${offer.kind} offer`);
+    this.offers.push(offer);
+    this.#offered = offer.tracks;
+    if (offer.kind === 'sdp') return { kind: 'sdp', sdp: `answer-${this.n}-to-${offer.sdp}` };
+    this.consumed ||= offer.consumers.length > 0;
+    if (!this.consumed) return null;
+    return { kind: 'mediasoup', revision: offer.revision, rtpCapabilities: {}, dtlsParameters: { fingerprints: [] } };
   }
-  tracks(offered: readonly OfferedTrack[]): SpeakerTrack<MediaStreamTrack>[] {
-    return offered.map((o) => ({ ...o, track: { id: `trk-${this.n}-${o.mid}` } as MediaStreamTrack }));
+  tracks(): SpeakerTrack<MediaStreamTrack>[] {
+    return this.#offered.map((o) => ({ ...o, track: { id: `trk-${this.n}-${o.mid}` } as MediaStreamTrack }));
   }
   close(): void {
     this.closed = true;
   }
-  set(s: RTCPeerConnectionState): void {
+  set(s: MediaConnectionState): void {
     this.connectionState = s;
     this.onstatechange?.(s);
   }
 }
 
+/** The answers sent, written short: `sdp` as the SDP text, mediasoup as `ms@<revision>`. */
+const short = (a: MediaAnswer): string => (a.kind === 'sdp' ? a.sdp : `ms@${a.revision}`);
+
 /** Answers like the contract says; `failNext` queues errors for the next calls of a method. */
 class FakeSfu implements SfuSignalling {
   calls: Array<[string, ...unknown[]]> = [];
   failNext: Partial<Record<'listen' | 'answer' | 'producers', ApiError[]>> = {};
+  /** The kind of offer it makes. */
+  kind: OfferKind = 'sdp';
   /** Users without a producer yet: left out of offers, as the SFU does (`skipped`). */
   noProducer = new Set<string>();
   #n = 0;
   #offer(user_ids: string[]): SfuOffer {
     const tracks = user_ids.filter((u) => !this.noProducer.has(u)).map((user_id, i) => ({ mid: String(i), producer_id: `p-${user_id}`, user_id }));
-    return { sdp: `offer${++this.#n}`, tracks };
+    const n = ++this.#n;
+    if (this.kind === 'sdp') return { kind: 'sdp', sdp: `offer${n}`, tracks };
+    const consumers = tracks.map((t) => ({ id: `c-${t.user_id}`, producerId: t.producer_id, kind: 'audio' as const, rtpParameters: { mid: t.mid }, userId: t.user_id }));
+    return { kind: 'mediasoup', revision: n, routerRtpCapabilities: {}, transport: { id: 'T', iceParameters: {}, iceCandidates: [], dtlsParameters: {} }, consumers, tracks };
   }
   #maybeFail(m: 'listen' | 'answer' | 'producers'): void {
     const e = this.failNext[m]?.shift();
@@ -52,8 +77,8 @@ class FakeSfu implements SfuSignalling {
     this.#maybeFail('listen');
     return { listener_id: `L${this.#n + 1}`, ...this.#offer(user_ids) };
   }
-  async answer(listener_id: string, sdp: string): Promise<void> {
-    this.calls.push(['answer', listener_id, sdp]);
+  async answer(listener_id: string, answer: MediaAnswer): Promise<void> {
+    this.calls.push(['answer', listener_id, short(answer)]);
     this.#maybeFail('answer');
   }
   async producers(listener_id: string, user_ids: string[]): Promise<SfuOffer> {
@@ -68,10 +93,12 @@ class FakeSfu implements SfuSignalling {
 
 describe('Listener', () => {
   let sfu: FakeSfu;
-  let peers: FakePeer[];
+  let peers: FakeSession[];
   let target: ListenTarget;
   let listener: Listener;
   let statuses: ListenerStatus[];
+  /** Runs on every session the listener creates. */
+  let setupSession: (s: FakeSession) => void;
   let tracks: string[][];
   const flush = () => vi.advanceTimersByTimeAsync(0);
 
@@ -81,12 +108,14 @@ describe('Listener', () => {
     peers = [];
     statuses = [];
     tracks = [];
+    setupSession = () => undefined;
     target = { user_ids: ['alice', 'bob'], key: 'alice,bob|' };
     listener = new Listener(
       {
         signalling: sfu,
-        createPeer: () => {
-          const p = new FakePeer(peers.length + 1);
+        createSession: (kind) => {
+          const p = new FakeSession(peers.length + 1, kind);
+          setupSession(p);
           peers.push(p);
           return p;
         },
@@ -247,5 +276,67 @@ describe('Listener', () => {
     await vi.advanceTimersByTimeAsync(500);
     expect(sfu.calls.filter((c) => c[0] === 'producers')).toHaveLength(2);
     expect(tracks.at(-1)).toEqual(['alice@0:trk-1-0']);
+  });
+
+  describe('with the mediasoup driver', () => {
+    beforeEach(() => {
+      sfu.kind = 'mediasoup';
+    });
+
+    it('makes the session for the offer\'s kind and answers each offer with its revision, on the same session', async () => {
+      await goLive();
+      expect(peers.map((p) => p.kind)).toEqual(['mediasoup']);
+      expect(sfu.calls).toEqual([['listen', 'v1', ['alice', 'bob']], ['answer', 'L1', 'ms@1']]);
+      expect(tracks.at(-1)).toEqual(['alice@0:trk-1-0', 'bob@1:trk-1-1']);
+      target = { user_ids: ['bob'], key: 'b' };
+      listener.refresh();
+      await vi.advanceTimersByTimeAsync(100);
+      expect(sfu.calls.slice(2)).toEqual([['producers', 'L1', ['bob']], ['answer', 'L1', 'ms@2']]);
+      expect(tracks.at(-1)).toEqual(['bob@0:trk-1-0']);
+      expect(peers).toHaveLength(1);
+      expect(listener.state.status).toBe('live');
+    });
+
+    it('sends no answer while the transport has nothing to connect (no consumer yet), and starts over if it never connects', async () => {
+      sfu.noProducer = new Set(['alice', 'bob']);
+      listener.start('v1');
+      await flush();
+      expect(sfu.calls).toEqual([['listen', 'v1', ['alice', 'bob']]]);
+      expect(listener.state).toMatchObject({ status: 'negotiating', listener_id: 'L1' });
+      sfu.noProducer.clear();
+      await vi.advanceTimersByTimeAsync(8000);
+      expect(listener.state).toMatchObject({ status: 'reconnecting', reason: 'audio did not connect within 8 s' });
+      await vi.advanceTimersByTimeAsync(500);
+      expect(sfu.calls.slice(-2)).toEqual([['listen', 'v1', ['alice', 'bob']], ['answer', 'L2', 'ms@2']]);
+    });
+
+    it('an answer refused with 409 (a newer offer replaced it) asks for the newest offer and answers that, without a notice', async () => {
+      await goLive();
+      const problems: string[] = [];
+      listener.on('problem', (e) => problems.push(e.message));
+      sfu.failNext.answer = [new ApiError(409, 'invalid_state', 'the answer is for offer 2, offer 3 replaced it')];
+      target = { user_ids: ['alice'], key: 'a' };
+      listener.refresh();
+      await vi.advanceTimersByTimeAsync(100 + 500);
+      expect(sfu.calls.slice(2)).toEqual([
+        ['producers', 'L1', ['alice']],
+        ['answer', 'L1', 'ms@2'],
+        ['producers', 'L1', ['alice']],
+        ['answer', 'L1', 'ms@3'],
+      ]);
+      expect(problems).toEqual([]);
+      expect(tracks.at(-1)).toEqual(['alice@0:trk-1-0']);
+      expect(listener.state.status).toBe('live');
+    });
+
+    it('a browser that cannot take the offer is a final error, not a retry loop', async () => {
+      setupSession = (s) => (s.applyError = new UnsupportedError('this browser cannot receive mediasoup audio'));
+      listener.start('v1');
+      await flush();
+      expect(listener.state).toEqual({ status: 'error', session_id: 'v1', code: 'unsupported', message: 'this browser cannot receive mediasoup audio' });
+      expect(sfu.calls).toContainEqual(['remove', 'L1']);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(sfu.calls.filter((c) => c[0] === 'listen')).toHaveLength(1);
+    });
   });
 });

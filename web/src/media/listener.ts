@@ -1,16 +1,17 @@
 /**
- * A moderator's listener on one voice session: drives the signalling and the peer connection
- * through {@link nextListenerState}. It recovers by itself — a failed or long-disconnected peer
- * connection, or a 404 for its listener (server restarted), starts over with a fresh listen for the
- * speakers wanted at that moment, with bounded backoff — and renegotiates on the same connection
- * when the wanted speakers change (`refresh()`).
+ * A moderator's listener on one voice session: drives the signalling and a media session (an
+ * `RTCPeerConnection` for `sdp` offers, mediasoup-client for `mediasoup` ones, chosen by the first
+ * offer's kind) through {@link nextListenerState}. It recovers by itself — a failed or
+ * long-disconnected connection, or a 404 for its listener (server restarted), starts over with a
+ * fresh listen for the speakers wanted at that moment, with bounded backoff — and renegotiates on
+ * the same connection when the wanted speakers change (`refresh()`).
  */
-import { ApiError, InvalidStateError, errorMessage } from '../errors.ts';
+import { ApiError, InvalidStateError, UnsupportedError, errorMessage } from '../errors.ts';
 import { backoffDelay, defaultBackoffOptions, type BackoffOptions } from '../util/backoff.ts';
 import { Emitter } from '../util/emitter.ts';
 import { IDLE, nextListenerState, type ListenerEvent, type ListenerState } from './listener-machine.ts';
+import type { CreateMediaSession, MediaConnectionState, MediaSession } from './media-session.ts';
 import type { SpeakerTrack } from './mids.ts';
-import type { PeerSession } from './peer.ts';
 import type { SfuSignalling } from './signalling.ts';
 
 export interface ListenTarget {
@@ -47,7 +48,8 @@ export const defaultListenerOptions: ListenerOptions = {
 
 export interface ListenerDeps {
   signalling: SfuSignalling;
-  createPeer: () => PeerSession;
+  /** The media session for an offer's kind; one per SFU listener. */
+  createSession: CreateMediaSession;
   /** The speakers wanted now; read at every (re)negotiation so a retry resumes the current ones. */
   target: (session_id: string) => ListenTarget;
 }
@@ -68,7 +70,7 @@ export class Listener extends Emitter<ListenerEvents> {
   #state: ListenerState = IDLE;
   /** Bumped whenever resources are released; async work of an older generation is dropped. */
   #gen = 0;
-  #peer: PeerSession | undefined;
+  #session: MediaSession | undefined;
   #abort: AbortController | undefined;
   #listenerId: string | undefined;
   #negotiatedKey = '';
@@ -153,7 +155,7 @@ export class Listener extends Emitter<ListenerEvents> {
     }
   }
 
-  /** Closes the peer connection, cancels timers and requests, and deletes the SFU listener. */
+  /** Closes the media session, cancels timers and requests, and deletes the SFU listener. */
   #release(): void {
     this.#gen++;
     this.#abort?.abort();
@@ -162,8 +164,8 @@ export class Listener extends Emitter<ListenerEvents> {
     this.#retryTimer = this.#graceTimer = this.#connectTimer = this.#refreshTimer = this.#missingTimer = undefined;
     this.#renegotiating = false;
     this.#refreshAgain = false;
-    this.#peer?.close();
-    this.#peer = undefined;
+    this.#session?.close();
+    this.#session = undefined;
     if (this.#listenerId !== undefined) this.#deps.signalling.remove(this.#listenerId).catch(noop);
     this.#listenerId = undefined;
     this.#negotiatedKey = '';
@@ -180,8 +182,6 @@ export class Listener extends Emitter<ListenerEvents> {
     const abort = (this.#abort = new AbortController());
     const { signalling } = this.#deps;
     try {
-      const peer = (this.#peer = this.#deps.createPeer());
-      peer.onstatechange = (s) => this.#onPeerState(gen, s);
       const target = this.#deps.target(state.session_id);
       const offer = await signalling.listen(state.session_id, target.user_ids, abort.signal);
       if (gen !== this.#gen) {
@@ -189,9 +189,12 @@ export class Listener extends Emitter<ListenerEvents> {
         return;
       }
       this.#listenerId = offer.listener_id;
-      const sdp = await peer.answer(offer.sdp);
+      const session = (this.#session = this.#deps.createSession(offer.kind));
+      session.onstatechange = (s) => this.#onSessionState(gen, s);
+      const answer = await session.apply(offer);
       if (gen !== this.#gen) return;
-      await signalling.answer(offer.listener_id, sdp, abort.signal);
+      // No answer yet (a mediasoup transport without consumers): wait for the connection as usual.
+      if (answer) await signalling.answer(offer.listener_id, answer, abort.signal);
       if (gen !== this.#gen) return;
       this.#negotiatedKey = target.key;
       this.#dispatch({ type: 'answered', listener_id: offer.listener_id, tracks: offer.tracks });
@@ -199,16 +202,16 @@ export class Listener extends Emitter<ListenerEvents> {
     } catch (error) {
       if (gen !== this.#gen) return;
       if (error instanceof ApiError && error.status === 401) this.emit('problem', error);
-      this.#dispatch({ type: 'failed', retryable: listenRetryable(error), code: error instanceof ApiError ? error.code : 'webrtc', reason: errorMessage(error) });
+      this.#dispatch({ type: 'failed', retryable: listenRetryable(error), code: errorCode(error), reason: errorMessage(error) });
     }
   }
 
   #onAnswered(): void {
     const state = this.#state;
-    const peer = this.#peer;
-    if (state.status !== 'negotiating' || !peer) return;
-    this.#emitTracks(peer, state.tracks ?? []);
-    if (peer.connectionState === 'connected') {
+    const session = this.#session;
+    if (state.status !== 'negotiating' || !session) return;
+    this.#emitTracks(session);
+    if (session.connectionState === 'connected') {
       this.#dispatch({ type: 'connected' });
       return;
     }
@@ -219,7 +222,7 @@ export class Listener extends Emitter<ListenerEvents> {
     }, this.options.connectTimeoutMs);
   }
 
-  #onPeerState(gen: number, s: RTCPeerConnectionState): void {
+  #onSessionState(gen: number, s: MediaConnectionState): void {
     if (gen !== this.#gen) return;
     if (s === 'connected') {
       clearTimeout(this.#graceTimer);
@@ -247,8 +250,8 @@ export class Listener extends Emitter<ListenerEvents> {
       for (;;) {
         this.#refreshAgain = false;
         const state = this.#state;
-        const peer = this.#peer;
-        if (gen !== this.#gen || state.status !== 'live' || !peer) return;
+        const session = this.#session;
+        if (gen !== this.#gen || state.status !== 'live' || !session) return;
         const target = this.#deps.target(state.session_id);
         if (target.key === this.#negotiatedKey) {
           if (this.#refreshAgain) continue;
@@ -259,14 +262,14 @@ export class Listener extends Emitter<ListenerEvents> {
         try {
           const offer = await signalling.producers(state.listener_id, target.user_ids, signal);
           if (gen !== this.#gen) return;
-          const sdp = await peer.answer(offer.sdp);
+          const answer = await session.apply(offer);
           if (gen !== this.#gen) return;
-          await signalling.answer(state.listener_id, sdp, signal);
+          if (answer) await signalling.answer(state.listener_id, answer, signal);
           if (gen !== this.#gen) return;
           this.#negotiatedKey = target.key;
           this.#updateFailures = 0;
           this.#dispatch({ type: 'renegotiated', tracks: offer.tracks });
-          this.#emitTracks(peer, offer.tracks);
+          this.#emitTracks(session);
           this.#checkMissing(target, offer.tracks);
         } catch (error) {
           if (gen !== this.#gen) return;
@@ -301,7 +304,7 @@ export class Listener extends Emitter<ListenerEvents> {
 
   #onUpdateFailed(error: unknown, key: string): void {
     if (!(error instanceof ApiError)) {
-      // The peer connection refused the offer: its state is unknown, start over.
+      // The media session refused the offer: its state is unknown, start over.
       this.#dispatch({ type: 'lost', reason: `renegotiation failed: ${errorMessage(error)}` });
       return;
     }
@@ -309,7 +312,9 @@ export class Listener extends Emitter<ListenerEvents> {
       this.#dispatch({ type: 'lost', reason: 'the server no longer knows this listener' });
       return;
     }
-    this.emit('problem', error);
+    // 409: a newer offer replaced the one answered (or none awaited an answer); ask for the newest and
+    // apply it, without bothering the moderator.
+    if (error.status !== 409) this.emit('problem', error);
     if (error.retryable || error.status === 409) {
       const delay = backoffDelay(this.#updateFailures++, this.options.backoff, this.options.random);
       clearTimeout(this.#refreshTimer);
@@ -322,16 +327,25 @@ export class Listener extends Emitter<ListenerEvents> {
     }
   }
 
-  #emitTracks(peer: PeerSession, offered: Parameters<PeerSession['tracks']>[0]): void {
-    const tracks = peer.tracks(offered);
+  #emitTracks(session: MediaSession): void {
+    const tracks = session.tracks();
     this.#hadTracks = tracks.length > 0 || this.#hadTracks;
     this.emit('tracks', tracks);
   }
 }
 
-/** A fresh listen is worth another try unless the server said no for good (400/401/403). */
+/**
+ * A fresh listen is worth another try unless the server said no for good (400/401/403), its offer
+ * cannot be taken (an unknown kind) or this browser cannot take it.
+ */
 function listenRetryable(error: unknown): boolean {
+  if (error instanceof UnsupportedError) return false;
   if (!(error instanceof ApiError)) return true;
   if (error.retryable) return true;
   return error.status === 404 || error.status === 409;
+}
+
+function errorCode(error: unknown): string {
+  if (error instanceof ApiError || error instanceof UnsupportedError) return error.code;
+  return 'webrtc';
 }

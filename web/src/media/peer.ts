@@ -1,21 +1,11 @@
 /**
- * The receive-only peer connection behind a listener. The SFU offers (ICE candidates included);
- * the page answers once its own ICE gathering completed (or after a short bound), no trickle.
- * `PeerSession` is the interface the listener depends on; `createBrowserPeer` is the browser's.
+ * The `sdp` media session (werift driver): one receive-only `RTCPeerConnection`. The SFU offers (ICE
+ * candidates included); the page answers once its own ICE gathering completed (or after a short
+ * bound), no trickle. A transceiver's negotiated mid names the speaker (see `mids.ts`).
  */
-import { mapTracks, type OfferedTrack, type SpeakerTrack } from './mids.ts';
-
-export interface PeerSession {
-  readonly connectionState: RTCPeerConnectionState;
-  /** Called on every connection state change. */
-  onstatechange: ((state: RTCPeerConnectionState) => void) | null;
-  /** Applies an offer and returns the local answer SDP, ICE candidates included. */
-  answer(offerSdp: string): Promise<string>;
-  /** The speakers' receiving tracks for the offered mids. */
-  tracks(offered: readonly OfferedTrack[]): SpeakerTrack<MediaStreamTrack>[];
-  /** Idempotent. */
-  close(): void;
-}
+import { InvalidStateError, UnsupportedError } from '../errors.ts';
+import type { MediaConnectionState, MediaSession } from './media-session.ts';
+import { mapTracks, type OfferedTrack } from './mids.ts';
 
 export interface PeerOptions {
   /** Longest wait for ICE gathering before answering with what was gathered. */
@@ -24,26 +14,37 @@ export interface PeerOptions {
 
 export const defaultPeerOptions: PeerOptions = { iceGatheringTimeoutMs: 2000 };
 
-export function createBrowserPeer(options: Partial<PeerOptions> = {}): PeerSession {
+export function createSdpSession(options: Partial<PeerOptions> = {}): MediaSession {
   const o = { ...defaultPeerOptions, ...options };
   // No ICE servers: the SFU is reachable directly (same host or LAN) and offers its candidates.
   const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+  let offered: OfferedTrack[] = [];
+  let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
-  const session: PeerSession = {
+  const session: MediaSession = {
+    kind: 'sdp',
     get connectionState() {
-      return pc.connectionState;
+      return pc.connectionState as MediaConnectionState;
     },
     onstatechange: null,
-    async answer(offerSdp) {
-      await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-      const answer = await pc.createAnswer();
-      await pc.setLocalDescription(answer);
-      await iceGatheringComplete(pc, o.iceGatheringTimeoutMs);
-      const sdp = pc.localDescription?.sdp;
-      if (!sdp) throw new Error('no local description after answering');
-      return sdp;
+    apply(offer) {
+      const run = queue.then(async () => {
+        if (closed) throw new InvalidStateError('the peer connection is closed');
+        if (offer.kind !== 'sdp') throw new UnsupportedError(`an SDP session cannot take a ${offer.kind} offer`);
+        await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        await iceGatheringComplete(pc, o.iceGatheringTimeoutMs);
+        const sdp = pc.localDescription?.sdp;
+        if (!sdp) throw new Error('no local description after answering');
+        offered = offer.tracks;
+        return { kind: 'sdp' as const, sdp };
+      });
+      queue = run.catch(() => undefined);
+      return run;
     },
-    tracks(offered) {
+    tracks() {
+      if (closed) return [];
       return mapTracks(
         pc.getTransceivers().map((t) => ({ mid: t.mid, direction: t.direction, currentDirection: t.currentDirection ?? null, track: t.receiver.track })),
         offered,
@@ -57,7 +58,7 @@ export function createBrowserPeer(options: Partial<PeerOptions> = {}): PeerSessi
       pc.close();
     },
   };
-  pc.onconnectionstatechange = () => session.onstatechange?.(pc.connectionState);
+  pc.onconnectionstatechange = () => session.onstatechange?.(pc.connectionState as MediaConnectionState);
   return session;
 }
 

@@ -87,6 +87,16 @@ export function OwnerControls({ guildName, guildId, channelId, channelName }: { 
     void refresh();
   }, [refresh, guildId]);
 
+  // Where the bot is changes by itself (a join elsewhere, a kick): look again every few seconds.
+  useEffect(() => {
+    const timer = setInterval(() => {
+      void requestJson<VoiceChannels>(fetchFn, `/api/voice/channels?guild_id=${encodeURIComponent(guildId)}`)
+        .then((v) => v && setVoice(v))
+        .catch(() => undefined);
+    }, 5000);
+    return () => clearInterval(timer);
+  }, [guildId]);
+
   const invite = async (ev: Event) => {
     ev.preventDefault();
     if (!name.trim()) return;
