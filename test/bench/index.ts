@@ -6,6 +6,8 @@ export const SUITE_FILES: Readonly<Record<string, string>> = {
   bus: 'bus.ts',
   store: 'store.ts',
   receive: 'receive.ts',
+  latency: 'latency.ts',
+  capacity: 'capacity.ts',
 };
 
 export const DEFAULT_SUITES = Object.keys(SUITE_FILES).filter((s) => s !== 'soak');
