@@ -209,6 +209,7 @@ export class SpeakerManager extends EventEmitter<SpeakerManagerEvents> {
       dropped: reason !== undefined,
       reason,
       recipients,
+      opus: frame.opus,
     });
   }
 

@@ -25,6 +25,8 @@ export interface SendLogEntry {
   reason: DropReason | undefined;
   /** Number of clients it was sent to. */
   recipients: number;
+  /** The Opus frame as the speaker encoded it (before any encryption): what a relay must forward untouched. */
+  opus: Uint8Array;
 }
 
 export class SendLog {
