@@ -116,6 +116,13 @@ describe.each(DRIVERS)('live listening in Chromium ($driver)', ({ driver, availa
     await expectSeparated(page, ids);
     await expect.poll(() => page.locator(`[data-user-id="${ids.alice}"][data-speaking="true"]`).count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await page.screenshot({ path: join(SCREENSHOT_DIR, '02-listening.png'), fullPage: true });
+    // On a phone screen: no sideways scrolling, the main button still there.
+    const viewport = page.viewportSize();
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.getByRole('button', { name: 'Stop listening' }).waitFor();
+    await page.screenshot({ path: join(SCREENSHOT_DIR, '02-listening-phone.png'), fullPage: true });
+    if (viewport) await page.setViewportSize(viewport);
   });
 
   it('every listen is in the audit log before it was confirmed', async () => {

@@ -85,12 +85,12 @@ export function SessionView({ model }: { model: ConsoleModel }): VNode {
       ? html`<p class="blocked">Your browser paused the audio. <button type="button" class="button" onClick=${() => model.actions.enableAudio()}>Play audio</button></p>`
       : null}
     <${Health} s=${s} />
-    ${auth.session.role === 'owner' ? html`<${OwnerControls} guildName=${gName} guildId=${s.guild_id} channelId=${s.channel_id} channelName=${channelName(roster, s.channel_id)} />` : null}
     <h3 class="tiles-title">In the channel <span class="count">${speakers.length}</span></h3>
     ${speakers.length === 0
       ? html`<p class="empty">Nobody in the channel yet.</p>`
       : html`<ul class="tiles">
           ${speakers.map((sp) => html`<${SpeakerTile} key=${sp.user_id} model=${model} speaker=${sp} listening=${active} hasTrack=${tracks.includes(sp.user_id)} />`)}
         </ul>`}
+    ${auth.session.role === 'owner' ? html`<${OwnerControls} guildName=${gName} guildId=${s.guild_id} channelId=${s.channel_id} channelName=${channelName(roster, s.channel_id)} />` : null}
   </section>`;
 }
