@@ -2,7 +2,9 @@
  * Reads a @discordjs/voice VoiceConnection's own UDP socket without patching the library: follows
  * VoiceConnection → Networking → VoiceUDPSocket (a dgram `socket`) across reconnects and resumes,
  * takes the transport keys from the session description, the DAVE session when one is active, and
- * ssrc → user from the library's receiver (Speaking op 5). Datagrams go to a {@link DatagramHandler}.
+ * ssrc → user from the library's receiver (Speaking op 5). Datagrams go to a {@link DatagramHandler};
+ * when op 5 maps an ssrc, the packets the handler held for it are released at once, before anything
+ * else hears of the change.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:dgram';
@@ -158,7 +160,9 @@ export class VoiceConnectionTap extends EventEmitter<VoiceConnectionTapEvents> {
     this.emit('ssrcMap');
   };
 
+  // The library emits `update` for every op 5 (after `create` for a new ssrc).
   private onSsrcUpdate = (old: VoiceUserData | undefined, next: VoiceUserData): void => {
+    this.handler.releaseMapped(this.clock.now());
     if (old && old.audioSSRC !== next.audioSSRC) this.emit('ssrcRemoved', old.audioSSRC);
     this.emit('ssrcMap');
   };

@@ -9,6 +9,7 @@ import { VoiceConnectionStatus, type VoiceConnection, type VoiceConnectionState 
 import type { PayloadOf } from '@promethean/shared';
 import { OpusSender, type OpusSenderOptions } from '../audio/opus-sender.ts';
 import { DatagramHandler } from '../networking/datagram-handler.ts';
+import type { UnmappedHoldOptions } from '../networking/unmapped-hold.ts';
 import { VoiceConnectionTap } from '../networking/voice-connection-tap.ts';
 import { hrtimeClock, type MonotonicClock } from '../receive/clock.ts';
 import { PlayoutTimer, type PlayoutTimerOptions } from '../receive/playout-timer.ts';
@@ -22,12 +23,14 @@ export interface VoiceSessionOptions {
   /** Jitter buffers are drained when their next frame falls due; this is the backstop while none is. */
   playout: Partial<PlayoutTimerOptions>;
   receive: Partial<ReceiveSessionOptions>;
+  /** Bounds of the hold for packets that arrive before their ssrc's Speaking op 5. */
+  hold: Partial<UnmappedHoldOptions>;
   publisher: Partial<PcmPublisherOptions>;
   sender: Partial<OpusSenderOptions>;
   clock: MonotonicClock;
 }
 
-export const defaultVoiceSessionOptions: VoiceSessionOptions = { playout: {}, receive: {}, publisher: {}, sender: {}, clock: hrtimeClock };
+export const defaultVoiceSessionOptions: VoiceSessionOptions = { playout: {}, receive: {}, hold: {}, publisher: {}, sender: {}, clock: hrtimeClock };
 
 export interface VoiceSessionIds {
   sessionId: string;
@@ -66,7 +69,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.connection = connection;
     this.publisher = new PcmPublisher(ids.sessionId, send, backlog, (ssrc) => this.rtpExtra(ssrc), this.options.publisher);
     this.receive = new ReceiveSession((ssrc) => this.tap.resolveUser(ssrc), (f) => this.publisher.push(f), this.options.receive);
-    this.handler = new DatagramHandler(this.receive, (ssrc) => this.tap.resolveUser(ssrc));
+    this.handler = new DatagramHandler(this.receive, (ssrc) => this.tap.resolveUser(ssrc), { hold: this.options.hold });
     this.tap = new VoiceConnectionTap(connection, this.handler, this.options.clock);
     this.sender = new OpusSender(connection, this.options.sender);
     this.tap.on('closeCode', (code) => this.onCloseCode(code));
@@ -106,8 +109,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     };
   }
 
-  /** The health payload; DEGRADED when frames were dropped or decrypts failed since the last call. */
+  /**
+   * The health payload; DEGRADED when frames were dropped or decrypts failed since the last call.
+   * Packets of unmapped ssrcs are only counted: a departed speaker's stragglers end up there too.
+   */
   healthPayload(): PayloadOf<'voice.health'> {
+    this.handler.expireHeld(this.options.clock.now());
     const speakers = this.receive.snapshot();
     const dropped = this.publisher.dropped;
     const decryptErrors = this.handler.counters.decryptErrors + this.handler.counters.e2eeErrors;
@@ -139,10 +146,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       loss_pct: lossPct,
       reordered,
       clock_skew_ppm: skew,
-      queue_depth: this.receive.queueDepth + this.publisher.depth + this.sender.queued,
+      queue_depth: this.receive.queueDepth + this.handler.hold.size + this.publisher.depth + this.sender.queued,
       dropped_frames: dropped,
       malformed_packets: this.handler.counters.malformed,
       decrypt_errors: decryptErrors,
+      unmapped: this.handler.counters.unmapped,
+      held: this.handler.counters.held,
       faults,
       speakers: speakers.map((s) => ({
         user_id: s.userId,
@@ -169,6 +178,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.connection.off('stateChange', this.onConnectionState);
     this.sender.close();
     this.tap.close();
+    this.handler.clearHeld();
     this.receive.close();
     this.publisher.clear();
     if (this.connection.state.status !== VoiceConnectionStatus.Destroyed) this.connection.destroy();

@@ -1,10 +1,14 @@
 /**
  * Fault switches for tests and demos: close voice sockets with chosen codes, black-hole UDP, send
- * malformed, truncated or unmapped-ssrc packets, and undocumented opcodes.
+ * malformed, truncated or unmapped-ssrc packets, undocumented opcodes, and a speaker's Speaking op 5
+ * sent late (after its first packets).
  */
 import { randomBytes } from 'node:crypto';
 import { buildRtpHeader, OPUS_SILENCE_FRAME, UndocumentedVoiceOp } from '@promethean/shared/providers/discord';
-import type { VoiceServer } from '../voice/server.ts';
+import { StandinConfigError } from '../util/errors.ts';
+import type { DelayedSpeaking, VoiceServer } from '../voice/server.ts';
+
+export type { DelayedSpeaking };
 
 export type MalformedKind =
   /** 6 bytes: shorter than any header. */
@@ -28,7 +32,7 @@ export interface MalformedOptions {
 export class Faults {
   readonly #voice: VoiceServer;
   /** How many of each fault were injected. */
-  readonly injected = { closes: 0, udpDrops: 0, malformed: 0, unmapped: 0, unknownOps: 0 };
+  readonly injected = { closes: 0, udpDrops: 0, malformed: 0, unmapped: 0, unknownOps: 0, lateSpeaking: 0 };
 
   constructor(voice: VoiceServer) {
     this.#voice = voice;
@@ -76,6 +80,23 @@ export class Faults {
     }
     this.injected.unmapped += sent;
     return sent;
+  }
+
+  /**
+   * Delays the Speaking op 5 of a speaker's next talk-spurt (`speaker`: name or user id) until
+   * `delayMs` after the spurt's first packet went out, so clients get that many ms of RTP from an ssrc
+   * they cannot map yet. One-shot; arm it before `speakers.play()`. Resolves once op 5 was sent, with
+   * the spurt's first sequence number and how many packets preceded op 5 (`sent: false` when the
+   * speaker left or the stand-in closed first). Throws StandinConfigError for an unknown speaker or a
+   * bad delay, InvalidStateError when one is already armed for the speaker.
+   */
+  delaySpeaking(speaker: string, delayMs: number): Promise<DelayedSpeaking> {
+    if (!(Number.isFinite(delayMs) && delayMs >= 0)) throw new StandinConfigError(`delayMs must be a finite number ≥ 0, not ${delayMs}`, { path: 'delayMs' });
+    const handle = this.#voice.view().speakers().find((s) => s.name === speaker || s.userId === speaker);
+    if (!handle) throw new StandinConfigError(`no speaker "${speaker}" in the voice channel`, { path: 'speaker' });
+    const done = this.#voice.delaySpeaking(handle, delayMs);
+    this.injected.lateSpeaking++;
+    return done;
   }
 
   /** Sends JSON ops clients must ignore to every ready client (default: 12 and 14–20). */

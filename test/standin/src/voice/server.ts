@@ -16,6 +16,7 @@ import { forwardSpeakerFrame, handleClientRtp, sendToClients } from './media.ts'
 import type { ClientFrame, MediaContext, SpeakerRtp } from './media.ts';
 import type { SpeakerHandle, VoiceClientHandle, VoiceServerExtension, VoiceServerView } from './extension.ts';
 import { VoiceSession } from './session.ts';
+import { SpeakingDelays, type DelayedSpeaking } from './speaking-delay.ts';
 import { VoiceUdp } from './udp.ts';
 import { sendUndocumentedOps } from './undocumented.ts';
 
@@ -85,6 +86,8 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #heartbeatCheck: NodeJS.Timeout;
   readonly #media: MediaContext;
+  /** Armed "late op 5" faults. */
+  readonly #speakingDelays = new SpeakingDelays((speaker) => this.#announceSpeaking(speaker));
   readonly guildId: string;
   readonly channelId: string;
   #closed = false;
@@ -291,17 +294,38 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> {
   }
 
   speakerLeft(speaker: SpeakerHandle): void {
+    this.#speakingDelays.onLeft(speaker);
     this.#speakers.delete(speaker.userId);
     this.#talking.delete(speaker.userId);
     for (const s of this.sessions()) if (s.ready) s.sendJson(VoiceOp.ClientDisconnect, { user_id: speaker.userId });
     this.extensionCall('onMemberLeave', (e) => e.onMemberLeave?.(speaker.userId));
   }
 
-  /** op 5 Speaking to every ready client at the start (1) of a speaker's talk-spurt. */
+  /**
+   * op 5 Speaking to every ready client at the start (1) of a speaker's talk-spurt, unless a delayed
+   * op 5 is armed for the speaker ({@link delaySpeaking}): then it goes out that long after the
+   * spurt's first packet.
+   */
   speakerSpeaking(speaker: SpeakerHandle, speaking: boolean): void {
-    if (speaking) this.#talking.add(speaker.userId);
-    else this.#talking.delete(speaker.userId);
-    if (!speaking) return;
+    if (!speaking) {
+      this.#talking.delete(speaker.userId);
+      return;
+    }
+    if (this.#speakingDelays.holdsSpurtStart(speaker)) return;
+    this.#announceSpeaking(speaker);
+  }
+
+  /**
+   * Arms the "late op 5" fault for a speaker's next talk-spurt: its op 5 is sent `delayMs` after the
+   * spurt's first packet went out. Resolves when op 5 was sent (or never will be: `sent` false).
+   */
+  delaySpeaking(speaker: SpeakerHandle, delayMs: number): Promise<DelayedSpeaking> {
+    return this.#speakingDelays.arm(speaker, delayMs);
+  }
+
+  #announceSpeaking(speaker: SpeakerHandle): void {
+    if (!this.#speakers.has(speaker.userId)) return;
+    this.#talking.add(speaker.userId);
     for (const s of this.sessions()) if (s.ready) s.sendJson(VoiceOp.Speaking, { user_id: speaker.userId, ssrc: speaker.ssrc, speaking: 1 });
   }
 
@@ -310,7 +334,9 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> {
    * blocked by a fault).
    */
   forwardSpeakerFrame(speaker: SpeakerHandle, rtp: SpeakerRtp, frame: Uint8Array): number {
-    return forwardSpeakerFrame(this.#media, speaker, rtp, frame);
+    const recipients = forwardSpeakerFrame(this.#media, speaker, rtp, frame);
+    this.#speakingDelays.onSent(speaker, rtp.sequence, recipients);
+    return recipients;
   }
 
   /** Sends raw bytes to every ready client's UDP address (fault injection). */
@@ -328,6 +354,7 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#speakingDelays.close();
     clearInterval(this.#heartbeatCheck);
     for (const t of this.#timers) clearTimeout(t);
     for (const s of this.sessions()) s.close(1001, 'stand-in closing');
@@ -346,4 +373,4 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> {
   }
 }
 
-export type { VoiceClientHandle, ClientFrame };
+export type { VoiceClientHandle, ClientFrame, DelayedSpeaking };
