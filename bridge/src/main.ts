@@ -4,10 +4,9 @@
  * set), the bus client, the shared agent runtime, and the voice access agent.
  */
 import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { BusClient, PrometheanError } from '@promethean/shared';
-import { AgentRuntime, agentBusFrom, type AgentBus } from '@promethean/shared/node';
+import { AgentRuntime, agentBusFrom, type AgentBus, runAsProgram, untilStopped } from '@promethean/shared/node';
 import { VoiceAccessAgent } from './agent.ts';
 import { RtpForwarder } from './relay/index.ts';
 import { VoiceChannelsPublisher } from './discord/voice-channels.ts';
@@ -111,23 +110,9 @@ async function main(): Promise<number> {
     return 2;
   }
   const bridge = await startBridge(config, undefined, process.env);
-  await new Promise<void>((done) => {
-    process.once('SIGINT', () => done());
-    process.once('SIGTERM', () => done());
-    // Started by the supervisor: stop when it goes away (its IPC channel closes).
-    process.once('disconnect', () => done());
-  });
+  await untilStopped();
   await bridge.close();
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      const e = error instanceof PrometheanError ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error);
-      console.error(`discord-voice-access: ${e}`);
-      process.exit(1);
-    },
-  );
-}
+runAsProgram(import.meta.url, 'discord-voice-access', main);

@@ -5,9 +5,9 @@
  * answers `login-link` requests; run by hand it prints the same `ready` object as one JSON line.
  */
 import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { PrometheanError } from '@promethean/shared';
+import { runAsProgram, untilStopped } from '@promethean/shared/node';
 import { startServer, type Server } from './app.ts';
 
 export const ServerEnv = z.object({
@@ -110,23 +110,9 @@ async function main(): Promise<number> {
   } else {
     process.stdout.write(`${JSON.stringify(ready)}\n`);
   }
-  await new Promise<void>((done) => {
-    process.once('SIGINT', () => done());
-    process.once('SIGTERM', () => done());
-    // The supervisor is gone (its IPC channel closed): stop rather than serve on without it.
-    process.once('disconnect', () => done());
-  });
+  await untilStopped();
   await server.close();
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      const e = error instanceof PrometheanError ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error);
-      console.error(`server: ${e}`);
-      process.exit(1);
-    },
-  );
-}
+runAsProgram(import.meta.url, 'server', main);

@@ -14,6 +14,7 @@
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
+import { jsonBody } from '../web/json-body.ts';
 import { PrometheanError } from '@promethean/shared';
 import type { HubEnv, HubMountContext, Principal } from '../hub/index.ts';
 import type { SfuOffer } from '../sfu/index.ts';
@@ -32,18 +33,6 @@ const AnswerBody = z.union([
   }),
 ]);
 const ProducersBody = z.object({ user_ids: z.array(Id).max(64) });
-
-async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
-  const raw: unknown = await c.req.json().catch(() => {
-    throw new PrometheanError('schema', 'the body must be JSON');
-  });
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new PrometheanError('schema', `${issue.path.join('.') || 'body'}: ${issue.message}`, { path: issue.path.join('.') });
-  }
-  return r.data;
-}
 
 function offerJson(offer: SfuOffer) {
   const tracks = offer.tracks.map((t) => ({ mid: t.mid, producer_id: t.producerId, user_id: t.userId }));
@@ -64,19 +53,19 @@ export function mountListenRoutes(app: Hono<HubEnv>, ctx: HubMountContext, servi
   };
   app.post('/api/sfu/listen', limit, async (c) => {
     const principal = await who(c);
-    const b = await body(c, ListenBody);
+    const b = await jsonBody(c, ListenBody);
     const { listener_id, offer } = await service.listen(principal, b.session_id, b.user_ids);
     return c.json({ listener_id, ...offerJson(offer) });
   });
   app.post('/api/sfu/listeners/:id/answer', limit, async (c) => {
     const principal = await who(c);
-    const b = await body(c, AnswerBody);
+    const b = await jsonBody(c, AnswerBody);
     await service.answer(principal, c.req.param('id'), 'sdp' in b ? { kind: 'sdp', sdp: b.sdp } : { kind: 'mediasoup', revision: b.revision, rtpCapabilities: b.rtpCapabilities, ...(b.dtlsParameters ? { dtlsParameters: b.dtlsParameters } : {}) });
     return c.body(null, 204);
   });
   app.post('/api/sfu/listeners/:id/producers', limit, async (c) => {
     const principal = await who(c);
-    const b = await body(c, ProducersBody);
+    const b = await jsonBody(c, ProducersBody);
     return c.json(offerJson(await service.update(principal, c.req.param('id'), b.user_ids)));
   });
   app.delete('/api/sfu/listeners/:id', async (c) => {

@@ -10,6 +10,7 @@
  */
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
+import { jsonBody } from './json-body.ts';
 import { PrometheanError } from '@promethean/shared';
 import type { Hub, HubEnv, HubMountContext, Principal } from '../hub/index.ts';
 import type { ListenService } from '../listen/service.ts';
@@ -42,24 +43,12 @@ function ownerOf(p: Principal | undefined, tenant: string, guild?: string): void
   if (guild !== undefined && p.guild !== undefined && p.guild !== guild) throw new PrometheanError('forbidden', `this owner is limited to guild ${p.guild}`);
 }
 
-async function json<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
-  const raw: unknown = await c.req.json().catch(() => {
-    throw new PrometheanError('schema', 'the body must be JSON');
-  });
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new PrometheanError('schema', `${issue.path.join('.') || 'body'}: ${issue.message}`, { path: issue.path.join('.') });
-  }
-  return r.data;
-}
-
 const actorOf = (p: Principal) => (p.sid ? `session:${p.sid}` : p.agent ? `agent:${p.agent}` : 'operator');
 
 export function mountSessionRoutes(app: Hono<HubEnv>, ctx: HubMountContext, deps: SessionRoutesDeps): void {
   app.post('/api/invitations', async (c) => {
     const principal = await ctx.authenticateRequest(c);
-    const b = await json(c, InviteBody);
+    const b = await jsonBody(c, InviteBody);
     const tenant = principal?.tenant ?? b.tenant ?? deps.defaultTenant;
     ownerOf(principal, tenant, b.guild_id);
     if (principal!.channel !== undefined && b.channel_id !== principal!.channel) throw new PrometheanError('forbidden', `this owner is limited to channel ${principal!.channel}`);

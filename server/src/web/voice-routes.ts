@@ -10,6 +10,7 @@
  */
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
+import { jsonBody } from './json-body.ts';
 import { PrometheanError, makeEnvelope, type BusClient, type PayloadOf } from '@promethean/shared';
 import type { HubEnv, HubMountContext, Principal } from '../hub/index.ts';
 import type { Store } from '../store/index.ts';
@@ -37,18 +38,6 @@ export class VoiceChannelsCache {
   get(tenant: string, guildId: string): PayloadOf<'voice.channels'> | undefined {
     return this.#byKey.get(`${tenant}/${guildId}`);
   }
-}
-
-async function json<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
-  const raw: unknown = await c.req.json().catch(() => {
-    throw new PrometheanError('schema', 'the body must be JSON');
-  });
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new PrometheanError('schema', `${issue.path.join('.') || 'body'}: ${issue.message}`, { path: issue.path.join('.') });
-  }
-  return r.data;
 }
 
 function sessionFor(p: Principal | undefined, guild: string): Principal & { tenant: string } {
@@ -89,11 +78,11 @@ export function mountVoiceRoutes(app: Hono<HubEnv>, ctx: HubMountContext, deps: 
     return c.json({ asked: intent === 'voice.control.join' ? 'join' : 'leave', guild_id: guild, ...(channel ? { channel_id: channel } : {}) }, 202);
   };
   app.post('/api/voice/join', async (c) => {
-    const b = await json(c, JoinBody);
+    const b = await jsonBody(c, JoinBody);
     return steer(c, 'voice.control.join', b.guild_id, b.channel_id);
   });
   app.post('/api/voice/leave', async (c) => {
-    const b = await json(c, LeaveBody);
+    const b = await jsonBody(c, LeaveBody);
     return steer(c, 'voice.control.leave', b.guild_id, undefined);
   });
 }

@@ -2,3 +2,4 @@
 export * from './providers.ts';
 export * from './manifest.ts';
 export * from './agent/index.ts';
+export * from './process-main.ts';

@@ -3,10 +3,9 @@
  * its bus key, nothing else (the supervisor spawns it). Reports `ready` over IPC once subscribed.
  */
 import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { BusClient, PrometheanError } from '@promethean/shared';
-import { agentBusFrom } from '@promethean/shared/node';
+import { BusClient } from '@promethean/shared';
+import { agentBusFrom, runAsProgram, untilStopped } from '@promethean/shared/node';
 import { startMixer } from './index.ts';
 
 const WorkerEnv = z.object({
@@ -28,23 +27,10 @@ async function main(): Promise<number> {
   await bus.connect();
   const mixer = startMixer(agentBusFrom(bus), { logLevel: config.PROMETHEAN_LOG_LEVEL });
   process.send?.({ type: 'ready' });
-  await new Promise<void>((done) => {
-    process.once('SIGINT', () => done());
-    process.once('SIGTERM', () => done());
-    process.once('disconnect', () => done());
-  });
+  await untilStopped();
   mixer.stop();
   bus.close();
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      const e = error instanceof PrometheanError ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error);
-      console.error(`mixer: ${e}`);
-      process.exit(1);
-    },
-  );
-}
+runAsProgram(import.meta.url, 'mixer', main);
