@@ -19,6 +19,7 @@ import { encodeFrame, makeEnvelope } from '@promethean/shared';
 import { buildRtpHeader, encryptRtpSize, audioLevelElement } from '@promethean/shared/providers/discord';
 import { DatagramHandler, hrtimeClock, PcmFrameEncoder, PcmPublisher, PlayoutTimer, ReceiveSession } from '@promethean/bridge';
 import type { PayloadOf } from '@promethean/shared';
+import { affinityMask, setMask } from './affinity.ts';
 import type { BenchContext, BenchRow, BenchSuite } from './types.ts';
 
 const require = createRequire(import.meta.url);
@@ -273,6 +274,19 @@ const suite: BenchSuite = {
   name: 'receive',
   description: 'bridge receive path: decrypt + relay hand-off, full PCM path, arrival latency; @discordjs/voice receive as baseline',
   async run(ctx: BenchContext): Promise<BenchRow[]> {
+    // Pinned while it measures, and unpinned again afterwards: suites that run after it (bus,
+    // latency, capacity) place their own processes and must not inherit core 0.
+    const before = affinityMask(process.pid);
+    try {
+      return await measure(ctx);
+    } finally {
+      if (before !== undefined) setMask(process.pid, before);
+    }
+  },
+};
+
+async function measure(ctx: BenchContext): Promise<BenchRow[]> {
+  {
     pinToOneCore(ctx);
     const speakers = ctx.quick ? 4 : 16;
     const frames = ctx.quick ? 250 : 1500;
@@ -305,8 +319,8 @@ const suite: BenchSuite = {
       { suite: 'receive', name: `latency arrival→PCM publish (minus ${PLAYOUT_MS} ms playout)`, unit: 'ms', value: round(percentile(lat.pcm, 0.5)), p50: round(percentile(lat.pcm, 0.5)), p99: round(percentile(lat.pcm, 0.99)) },
       { suite: 'receive', name: 'latency playout due→drain (timer resolution + event-loop delay)', unit: 'ms', value: round(percentile(lat.drainLate, 0.5)), p50: round(percentile(lat.drainLate, 0.5)), p99: round(percentile(lat.drainLate, 0.99)), baseline: { name: 'control: plain 20 ms setTimeout lateness, same process (p99)', value: round(percentile(lat.timerLate, 0.99)) } },
     ];
-  },
-};
+  }
+}
 
 function round(v: number): number {
   return Math.round(v * 1000) / 1000;
