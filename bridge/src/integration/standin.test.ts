@@ -140,7 +140,7 @@ describe.skipIf(!requires('libopus.so.0', opusAvailable(), 'apt-get install libo
   /** Waits until PCM (not concealed) of `userId` arrives after bus.pcm index `from`. */
   const flowing = (userId: string, from: number, what: string) => bus.waitFor(() => bus.pcm.slice(from).some((f) => f.userId === userId && !f.concealed), 5000, what);
 
-  // Formerly flaky (NCC 0.2078 for bob in 2 of ~12 runs, hidden by `retry: 1`): the stand-in queues the
+  // Formerly flaky (NCC 0.2078 for bob in 2 of ~12 runs, hidden by a second attempt): the stand-in queues the
   // second and third of three back-to-back op 5 messages behind a pending TLS write while the first
   // RTP goes straight out on UDP, so those speakers' first packet reached the bridge before their op 5
   // and was dropped as unmapped. One missing 20 ms frame puts the alignment outside the −10…100 ms lag

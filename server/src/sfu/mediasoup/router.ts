@@ -2,6 +2,7 @@
  * A router (one voice session) on one mediasoup worker: a mediasoup Router, its PlainTransport fed by
  * the ingest thread, the producers on it and one WebRtcTransport per listener.
  */
+import { checkProduceOptions } from '../producer-base.ts';
 import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 import { TypedEmitter } from '@promethean/shared';
@@ -37,7 +38,6 @@ export interface MediasoupRouterInit {
   onClose: (router: MediasoupRouter) => void;
 }
 
-const isUint = (n: unknown, max: number): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= max;
 
 export class MediasoupRouter extends TypedEmitter<SfuRouterEvents> implements SfuRouter {
   readonly sessionId: string;
@@ -69,12 +69,7 @@ export class MediasoupRouter extends TypedEmitter<SfuRouterEvents> implements Sf
 
   async produce(options: ProduceOptions): Promise<SfuProducer> {
     this.#assertOpen();
-    const { userId, ssrc, payloadType } = options;
-    if (typeof userId !== 'string' || userId.length === 0) throw new SfuError('userId must be a non-empty string', { code: 'schema' });
-    if (!isUint(ssrc, 0xffff_ffff)) throw new SfuError('ssrc must be an unsigned 32-bit integer', { code: 'schema' });
-    if (payloadType !== undefined && !isUint(payloadType, 127)) throw new SfuError('payloadType must be 0–127', { code: 'schema' });
-    const id = options.producerId ?? randomUUID();
-    if (typeof id !== 'string' || id.length === 0) throw new SfuError('producer id must be a non-empty string', { code: 'schema' });
+    const { id, userId, ssrc, payloadType } = checkProduceOptions(options);
     const { ingest, producerIds } = this.#ctx;
     if (producerIds.has(id)) throw new IdInUseError(`producer ${id} exists`);
     // The route is taken at once (it also reserves the ssrc); RTP arriving before mediasoup's producer
@@ -171,7 +166,7 @@ export class MediasoupRouter extends TypedEmitter<SfuRouterEvents> implements Sf
     this.emit('close');
   }
 
-  #producerClosed(producer: MediasoupProducer): void {
+  #producerClosed(producer: SfuProducer): void {
     this.#producers.delete(producer.id);
     this.#ctx.producerIds.delete(producer.id);
     if (this.#closed) return;

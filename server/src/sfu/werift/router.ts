@@ -1,4 +1,5 @@
 /** A router (one voice session) as the caller's process sees it: it creates and tracks producers and listeners. */
+import { checkProduceOptions } from '../producer-base.ts';
 import { randomUUID } from 'node:crypto';
 import { TypedEmitter } from '@promethean/shared';
 import { IdInUseError, InvalidStateError, SfuError, SfuTimeoutError } from '../errors.ts';
@@ -15,7 +16,6 @@ export interface WeriftRouterInit {
   onClose: (router: WeriftRouter) => void;
 }
 
-const isUint = (n: unknown, max: number): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= max;
 
 export class WeriftRouter extends TypedEmitter<SfuRouterEvents> implements SfuRouter {
   readonly sessionId: string;
@@ -42,11 +42,7 @@ export class WeriftRouter extends TypedEmitter<SfuRouterEvents> implements SfuRo
 
   async produce(options: ProduceOptions): Promise<SfuProducer> {
     this.#assertOpen();
-    const { userId, ssrc, payloadType } = options;
-    if (typeof userId !== 'string' || userId.length === 0) throw new SfuError('userId must be a non-empty string', { code: 'schema' });
-    if (!isUint(ssrc, 0xffff_ffff)) throw new SfuError('ssrc must be an unsigned 32-bit integer', { code: 'schema' });
-    if (payloadType !== undefined && !isUint(payloadType, 127)) throw new SfuError('payloadType must be 0–127', { code: 'schema' });
-    const id = options.producerId ?? randomUUID();
+    const { id, userId, ssrc, payloadType } = checkProduceOptions(options);
     this.#claim(id, this.#producers.has(id), 'producer');
     try {
       await this.#channel.request('producer.create', {
@@ -134,7 +130,7 @@ export class WeriftRouter extends TypedEmitter<SfuRouterEvents> implements SfuRo
     this.emit('close');
   }
 
-  #producerClosed(producer: WeriftProducer): void {
+  #producerClosed(producer: SfuProducer): void {
     this.#producers.delete(producer.id);
     if (this.#closed) return;
     for (const listener of this.#listeners.values()) listener.handleProducerClose(producer.id);
