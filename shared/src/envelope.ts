@@ -92,6 +92,30 @@ export function parseEnvelope(raw: unknown): Envelope {
   return withPayload(env);
 }
 
+/**
+ * The envelope as {@link parseEnvelope} returns it when the hand-written and compiled checks alone
+ * were sure of it (no zod involved), else `undefined` (which says nothing about validity). Shapes
+ * (envelope-shape.ts) are only built from such envelopes, so their field checks are the same ones.
+ */
+export function parseEnvelopeFastOnly(raw: unknown): Envelope | undefined {
+  const env = acceptEnvelopeFast(raw);
+  if (env === undefined) return undefined;
+  const fast = fastPayload(env.intent);
+  if (!fast) return undefined;
+  const payload = fast(env.payload);
+  if (payload === UNSURE) return undefined;
+  env.payload = payload;
+  return env;
+}
+
+/** The compiled payload check of `intent`: the pass-through for unknown intents, null where only zod can check it. */
+export function compiledPayloadCheck(intent: string): FastParse | null {
+  return fastPayload(intent);
+}
+
+/** Whether `ts` is an envelope timestamp, by the exact pattern zod checks. */
+export const isEnvelopeTimestamp = (ts: string): boolean => TS_RE.test(ts);
+
 /** Compiled payload checks of known intents (schemas/fast.ts), built on first use; null = zod only. */
 const fastPayloads = new Map<string, FastParse | null>();
 /** Unknown intents pass their payload through unvalidated, as {@link withPayload} does. */

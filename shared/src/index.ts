@@ -4,6 +4,7 @@ export * from './ids.ts';
 export * from './topics.ts';
 export * from './urn.ts';
 export * from './envelope.ts';
+export * from './envelope-shape.ts';
 export * from './frame.ts';
 export * from './schemas/index.ts';
 export * from './policy.ts';

@@ -15,6 +15,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { EnvelopeShapeCache } from '@promethean/shared';
 import type { Principal } from './auth.ts';
 import type { ConnectionMetrics, HubCounters } from './metrics.ts';
 import type { HubOptions } from './options.ts';
@@ -42,6 +43,8 @@ export class HubConnection {
   /** Whether the principal is limited to a guild or channel (deliveries are then filtered). */
   readonly scoped: boolean;
   readonly patterns = new Set<string>();
+  /** Shapes of this sender's recent envelopes (a few), to accept look-alikes without parsing them again. */
+  readonly shapes = new EnvelopeShapeCache();
   /** Message and byte buckets for a browser session's connection; undefined for agents. */
   readonly limits: { messages: TokenBucket; bytes: TokenBucket } | undefined;
   /** Frames refused by the limits, and when the last `rate_limited` error was sent. */

@@ -68,7 +68,7 @@ export function handleMessage(core: HubCore, conn: HubConnection, data: Buffer, 
     }
     return;
   }
-  const r = ingest(data, binary, core.options.maxFrameBytes);
+  const r = ingest(data, binary, core.options.maxFrameBytes, conn.shapes);
   if (r.kind === 'reject') {
     sendError(core, conn, r);
     return;

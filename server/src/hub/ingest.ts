@@ -6,6 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import {
   decodeFrame,
   ID_TOKEN_RE,
+  type EnvelopeShapeCache,
   isTopicPattern,
   parseEnvelope,
   parseTopic,
@@ -73,10 +74,38 @@ function parseControl(obj: Record<string, unknown>): ControlOp | Rejection {
   return { kind: 'control', op, pattern, ref };
 }
 
-/** Decodes and validates one message. `maxBytes` bounds its size (`oversize`). */
-export function ingest(data: Buffer, binary: boolean, maxBytes: number): Ingested {
+/**
+ * The accepted envelope of `data` when its header matches one of the sender's known shapes
+ * (envelope-shape.ts: same bytes but for values that pass their fields' checks); else undefined.
+ */
+function matchShape(data: Buffer, binary: boolean, shapes: EnvelopeShapeCache): Publish | undefined {
+  if (!binary) {
+    const envelope = shapes.match(data);
+    return envelope && { kind: 'publish', envelope, data, binary };
+  }
+  if (data.byteLength < 4) return undefined;
+  const length = data.readUInt32BE(0);
+  if (length === 0 || 4 + length > data.byteLength) return undefined;
+  const envelope = shapes.match(data.subarray(4, 4 + length));
+  if (!envelope) return undefined;
+  // The attachments must still fill the frame exactly, as decodeFrame checks.
+  let total = 4 + length;
+  for (const a of envelope.attachments ?? []) total += a.bytes;
+  return total === data.byteLength ? { kind: 'publish', envelope, data, binary } : undefined;
+}
+
+/**
+ * Decodes and validates one message. `maxBytes` bounds its size (`oversize`). With `shapes` (the
+ * sender's), a header shaped like a recent one is accepted without parsing it again, and a fully
+ * checked one is remembered for next time.
+ */
+export function ingest(data: Buffer, binary: boolean, maxBytes: number, shapes?: EnvelopeShapeCache): Ingested {
   if (data.byteLength > maxBytes) {
     return reject('oversize', `${binary ? 'binary' : 'text'} frame of ${data.byteLength} bytes exceeds the ${maxBytes}-byte limit`);
+  }
+  if (shapes) {
+    const matched = matchShape(data, binary, shapes);
+    if (matched) return matched;
   }
   let header: unknown;
   try {
@@ -114,5 +143,6 @@ export function ingest(data: Buffer, binary: boolean, maxBytes: number): Ingeste
     const e = cause as PrometheanError;
     return reject(e instanceof PrometheanError ? e.code : 'schema', (e as Error).message, header, e.path);
   }
+  if (shapes) shapes.learn(binary ? data.subarray(4, 4 + data.readUInt32BE(0)) : data, header);
   return { kind: 'publish', envelope, data, binary };
 }
