@@ -4,7 +4,8 @@
  * takes the transport keys from the session description, the DAVE session when one is active, and
  * ssrc → user from the library's receiver (Speaking op 5). Datagrams go to a {@link DatagramHandler};
  * when op 5 maps an ssrc, the packets the handler held for it are released at once, before anything
- * else hears of the change.
+ * else hears of the change. End-to-end decryption goes through a {@link DaveGuard} around the library's
+ * DAVE session (passthrough windows, failure counting, recovery by op 31).
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:dgram';
@@ -18,6 +19,8 @@ import {
   type VoiceUserData,
 } from '@discordjs/voice';
 import type { DatagramHandler } from './datagram-handler.ts';
+import { DaveGuard, type DaveGuardOptions } from './dave-guard.ts';
+import { watchDaveLibraryErrors } from './dave-errors.ts';
 import type { MonotonicClock } from '../receive/clock.ts';
 
 export interface VoiceConnectionTapEvents {
@@ -33,6 +36,9 @@ export interface VoiceConnectionTapEvents {
   keys: [ready: boolean];
 }
 
+/** The fields of a Ready / Resuming networking state this tap reads (all public in the library's typings). */
+type LiveNetworkingState = Extract<NetworkingState, { code: NetworkingStatusCode.Ready | NetworkingStatusCode.Resuming }>;
+
 interface NetworkingWithState {
   state: NetworkingState;
   on(event: 'stateChange', l: (o: NetworkingState, n: NetworkingState) => void): unknown;
@@ -42,18 +48,24 @@ interface NetworkingWithState {
 
 export class VoiceConnectionTap extends EventEmitter<VoiceConnectionTapEvents> {
   readonly connection: VoiceConnection;
+  /** End-to-end (DAVE) decryption, its counters and its recovery. */
+  readonly dave: DaveGuard;
   private readonly handler: DatagramHandler;
   private readonly clock: MonotonicClock;
   private networking: NetworkingWithState | undefined;
   private socket: Socket | undefined;
   private closed = false;
+  private readonly unwatchDave: () => void;
 
-  constructor(connection: VoiceConnection, handler: DatagramHandler, clock: MonotonicClock) {
+  constructor(connection: VoiceConnection, handler: DatagramHandler, clock: MonotonicClock, dave: Partial<DaveGuardOptions> = {}) {
     super();
     this.connection = connection;
     this.handler = handler;
     this.clock = clock;
+    this.dave = new DaveGuard(() => Number(clock.now() / 1_000_000n), dave);
+    this.unwatchDave = watchDaveLibraryErrors(this.dave);
     connection.on('stateChange', this.onConnectionState);
+    connection.on('transitioned', this.onTransitioned);
     const map = connection.receiver.ssrcMap;
     map.on('create', this.onSsrcChange);
     map.on('update', this.onSsrcUpdate);
@@ -88,11 +100,14 @@ export class VoiceConnectionTap extends EventEmitter<VoiceConnectionTapEvents> {
     if (this.closed) return;
     this.closed = true;
     this.connection.off('stateChange', this.onConnectionState);
+    this.connection.off('transitioned', this.onTransitioned);
     const map = this.connection.receiver.ssrcMap;
     map.off('create', this.onSsrcChange);
     map.off('update', this.onSsrcUpdate);
     map.off('delete', this.onSsrcDelete);
     this.bindNetworking(undefined);
+    this.unwatchDave();
+    this.dave.close();
   }
 
   private onConnectionState = (_old: VoiceConnectionState, state: VoiceConnectionState): void => {
@@ -118,6 +133,7 @@ export class VoiceConnectionTap extends EventEmitter<VoiceConnectionTapEvents> {
     } else {
       this.bindSocket(undefined);
       this.handler.setKeys(undefined);
+      this.dave.bind(undefined, undefined);
     }
   }
 
@@ -126,16 +142,16 @@ export class VoiceConnectionTap extends EventEmitter<VoiceConnectionTapEvents> {
     // `socket` is private in the typings; it is the dgram socket the library reads itself.
     this.bindSocket(udp ? (udp as unknown as { socket: Socket }).socket : undefined);
     if (state.code === NetworkingStatusCode.Ready || state.code === NetworkingStatusCode.Resuming) {
-      const { encryptionMode, secretKey } = state.connectionData;
+      const live = state as LiveNetworkingState;
+      const { encryptionMode, secretKey } = live.connectionData;
       this.handler.setKeys({ mode: encryptionMode, key: secretKey });
-      const dave = state.dave;
-      this.handler.setE2ee(
-        dave && dave.protocolVersion > 0
-          ? (userId, frame) => dave.decrypt(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength), userId)
-          : undefined,
-      );
+      // With a DAVE session (even at protocol version 0: a transition may upgrade it) every frame goes
+      // through the guard, which passes transport-only frames on untouched.
+      this.dave.bind(live.dave, live.ws);
+      this.handler.setE2ee(live.dave ? this.dave.decrypt : undefined);
       this.emit('keys', true);
     } else if (state.code === NetworkingStatusCode.Closed) {
+      this.dave.bind(undefined, undefined);
       this.handler.setKeys(undefined);
       this.emit('keys', false);
     }
@@ -156,12 +172,18 @@ export class VoiceConnectionTap extends EventEmitter<VoiceConnectionTapEvents> {
     this.handler.handle(msg, this.clock.now());
   };
 
+  private onTransitioned = (): void => {
+    this.dave.onTransitioned();
+  };
+
   private onSsrcChange = (): void => {
     this.emit('ssrcMap');
   };
 
   // The library emits `update` for every op 5 (after `create` for a new ssrc).
   private onSsrcUpdate = (old: VoiceUserData | undefined, next: VoiceUserData): void => {
+    // a member back on a new ssrc (reconnected) has a new DAVE session: its keys have not arrived yet
+    if (old && old.audioSSRC !== next.audioSSRC) this.dave.memberChanged(next.userId);
     this.handler.releaseMapped(this.clock.now());
     if (old && old.audioSSRC !== next.audioSSRC) this.emit('ssrcRemoved', old.audioSSRC);
     this.emit('ssrcMap');

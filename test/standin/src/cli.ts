@@ -10,7 +10,7 @@ import { PrometheanError } from '@promethean/shared';
 import type { SpeakerSpec } from './speakers/manager.ts';
 import type { VoiceServerExtension } from './voice/extension.ts';
 
-export const STANDIN_USAGE = `Usage: promethean standin [--speaker NAME=FILE.wav ...] [--loss 0.05] [--jitter-ms 40] [--record DIR] [--port N] [--dave]
+export const STANDIN_USAGE = `Usage: promethean standin [--speaker NAME=FILE.wav ...] [--loss 0.05] [--jitter-ms 40] [--record DIR] [--port N] [--no-dave]
 
 Runs a local Discord (REST, gateway, voice WebSocket over TLS, UDP) that any bot token can log in to.
 Once ready it prints its REST base URL and CDN base URL (for new Client({ rest: { api, cdn } })) and
@@ -26,7 +26,9 @@ Options:
   --record <dir>           write one WAV per participant (the bot included) on exit
   --port <n>               HTTP/gateway port (0 = any free port)
   --once                   play each speaker once instead of looping
-  --dave                   negotiate DAVE end-to-end encryption (needs test/standin/src/dave/)
+  --no-dave                transport encryption only: do not offer DAVE end-to-end encryption
+                           (on by default, as on Discord, which refuses voice without it since March 2026;
+                           --dave is accepted and changes nothing)
   -h, --help               this text`;
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'audio');
@@ -62,6 +64,7 @@ export function parseStandinFlags(argv: string[]) {
       args: argv,
       strict: true,
       allowPositionals: false,
+      allowNegative: true,
       options: {
         speaker: { type: 'string', multiple: true },
         loss: { type: 'string' },
@@ -97,7 +100,8 @@ export function parseStandinFlags(argv: string[]) {
   const driftPpm = num('drift-ppm', v['drift-ppm'], -100_000, 100_000);
   return {
     help: v.help === true,
-    dave: v.dave === true,
+    // DAVE unless --no-dave, as on Discord
+    dave: v.dave !== false,
     options: {
       speakers,
       impairment: { loss: loss ?? 0, jitterMs: jitterMs ?? 0, reorder: reorder ?? 0, driftPpm: driftPpm ?? 0 },

@@ -40,6 +40,12 @@ describe('promethean standin flags', () => {
     expect(once.options).toMatchObject({ loop: false, seed: 9, impairment: { loss: 0.05, jitterMs: 40 } });
   });
 
+  it('negotiates DAVE unless --no-dave, as Discord does (--dave still accepted)', () => {
+    expect(parseStandinFlags([]).dave).toBe(true);
+    expect(parseStandinFlags(['--dave']).dave).toBe(true);
+    expect(parseStandinFlags(['--no-dave']).dave).toBe(false);
+  });
+
   it('a running stand-in prints the REST base URL and certificate path, and exits 0 on SIGINT', async () => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(new URL('../src/cli.ts', import.meta.url).href)}); process.exitCode = await m.runStandinCommand(['--once', '--port', '0']);`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -10,7 +10,7 @@ import type { DaveParticipant } from './DaveParticipant.ts';
 import { DaveServer, type DaveServerOptions } from './DaveServer.ts';
 import { DaveProtocolError } from './errors.ts';
 import { DaveLoopback } from './loopback.ts';
-import { encodeClientBinary } from './opcodes.ts';
+import { encodeClientBinary, OPUS_SILENCE } from './opcodes.ts';
 
 export type DaveExtensionOptions = Partial<DaveServerOptions>;
 
@@ -31,6 +31,8 @@ export class DaveExtension extends EventEmitter<DaveExtensionEvents> implements 
     clientFramesFailed: 0,
     speakerFramesEncrypted: 0,
     speakerFramesPlain: 0,
+    /** Speaker frames sent unencrypted by the `plainFramesFrom` fault. */
+    speakerFramesFaultPlain: 0,
   };
   private serverValue: DaveServer | undefined;
   private speakersLink: DaveLoopback | undefined;
@@ -110,6 +112,15 @@ export class DaveExtension extends EventEmitter<DaveExtensionEvents> implements 
   transformSpeakerFrame(speaker: SpeakerHandle, frame: Uint8Array): Uint8Array {
     const p = this.participants.get(speaker.userId);
     if (p === undefined) return frame;
+    const plain = this.server.groups.get(this.view?.channelId ?? '')?.faults.plainFramesFrom;
+    if (plain !== undefined && plain.userId === speaker.userId && plain.frames > 0 && !Buffer.from(frame).equals(OPUS_SILENCE)) {
+      // fault: this client sends unencrypted frames, as one whose keys have not arrived yet
+      plain.frames--;
+      this.counters.speakerFramesPlain++;
+      this.counters.speakerFramesFaultPlain++;
+      this.emit('speakerFrame', speaker.userId, frame, frame);
+      return frame;
+    }
     const wire = p.encryptOpus(Buffer.from(frame.buffer, frame.byteOffset, frame.length));
     if (wire.length !== frame.length || !wire.equals(frame)) this.counters.speakerFramesEncrypted++;
     else this.counters.speakerFramesPlain++;

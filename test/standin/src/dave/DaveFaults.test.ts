@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaveServer } from './DaveServer.ts';
 import { DaveLoopback } from './loopback.ts';
+import { defaultDaveFaults } from './faults.ts';
 import { DaveOp, encodeClientBinary } from './opcodes.ts';
 import { opusTone } from './testOpus.ts';
 import type { DaveParticipant } from './DaveParticipant.ts';
@@ -76,7 +77,7 @@ describe('DaveGroup faults and recovery', () => {
   });
 
   it('transition id 0 is announced without op 22 and every member applies it at once', async () => {
-    server = await DaveServer.create({ enabled: true, readyTimeoutMs: 400, faults: { dropCommitFor: undefined, corruptCommitFor: undefined, corruptWelcomeFor: undefined, executeDelayMs: 0, zeroTransitionId: true } });
+    server = await DaveServer.create({ enabled: true, readyTimeoutMs: 400, faults: { ...defaultDaveFaults, zeroTransitionId: true } });
     const n = new DaveLoopback(server, CHANNEL);
     net = n;
     const ps = [A, B].map((u) => n.join(u));

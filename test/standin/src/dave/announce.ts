@@ -4,7 +4,7 @@
  * corrupt fault switches act here.
  */
 import type { Welcome } from 'ts-mls';
-import { corrupt, type DaveFaults } from './faults.ts';
+import { corrupt, takeFault, type DaveFaults } from './faults.ts';
 import type { DaveGroupTransport } from './groupTypes.ts';
 import { welcomeFor } from './mls.ts';
 import { DaveOp, withTransitionId } from './opcodes.ts';
@@ -21,25 +21,17 @@ export interface Announcement {
 
 export function deliverAnnounce(transport: DaveGroupTransport, faults: DaveFaults, a: Announcement): void {
   for (const u of a.commitTo) {
-    if (faults.dropCommitFor === u) {
-      faults.dropCommitFor = undefined;
-      continue;
-    }
+    if (takeFault(faults, 'dropCommitFor', u)) continue;
     let body = a.commitBytes;
-    if (faults.corruptCommitFor === u) {
-      faults.corruptCommitFor = undefined;
-      body = corrupt(body);
-    }
+    if (takeFault(faults, 'corruptCommitFor', u)) body = corrupt(body);
     transport.sendBinary(u, DaveOp.MlsAnnounceCommitTransition, withTransitionId(a.transitionId, body));
   }
   if (a.welcome === undefined) return;
   for (const w of a.welcomes) {
     let body = welcomeFor(a.welcome, w.keyPackageRef);
     if (body === undefined) continue;
-    if (faults.corruptWelcomeFor === w.userId) {
-      faults.corruptWelcomeFor = undefined;
-      body = corrupt(body);
-    }
+    if (takeFault(faults, 'dropWelcomeFor', w.userId)) continue;
+    if (takeFault(faults, 'corruptWelcomeFor', w.userId)) body = corrupt(body);
     transport.sendBinary(w.userId, DaveOp.MlsWelcome, withTransitionId(a.transitionId, body));
   }
 }
