@@ -4,6 +4,7 @@
  * `voice.health` (every second per session), `voice.members` (who is in each session's channel) and
  * `voice.audio.pcm` (binary frames, PCM as attachment 0).
  */
+import { VoiceConnectionStatus } from '@discordjs/voice';
 import { voicePayloads, PrometheanError, type Envelope, type KnownIntent, type PayloadOf } from '@promethean/shared';
 import type { z } from 'zod';
 import type { AllowCheck } from './credentials.ts';
@@ -14,8 +15,10 @@ import { ListenerAnnouncer, type ListenerAnnouncerOptions, type PresenceSink } f
 import type { OpusRelay } from './receive/relay.ts';
 import { RelayAnnouncer, type RelayAnnouncerOptions } from './relay/announcer.ts';
 import type { RtpStreamEvent, SessionRelay } from './relay/index.ts';
-import { pcmSamples } from './session/pcm-publisher.ts';
-import { VoiceSession, type VoiceSessionOptions } from './session/voice-session.ts';
+import { PcmDemand } from './session/pcm-demand.ts';
+import { PcmFrameEncoder } from './session/pcm-frame-encoder.ts';
+import { pcmSamples, type PcmSend } from './session/pcm-publisher.ts';
+import { TERMINAL_STATUSES, VoiceSession, type VoiceSessionOptions } from './session/voice-session.ts';
 
 /**
  * The part of the shared agent runtime (`AgentRuntime`) this agent uses: subscriptions whose handler
@@ -28,7 +31,20 @@ export interface AgentPort {
   setState(next: 'RUNNING' | 'DEGRADED', reason?: string): void;
   /** Adds to a named counter reported in the agent's health. */
   count(name: string, by?: number): void;
-  readonly options: { bus: { readonly queueDepth?: number } };
+  readonly options: {
+    bus: {
+      readonly queueDepth?: number;
+      /** Bytes the bus connection has not written yet (a lagging hub): the PCM publisher's bound. */
+      readonly bufferedBytes?: number;
+      /** Sends an encoded frame; with it `voice.audio.pcm` goes out through {@link PcmFrameEncoder}. */
+      publishEncoded?(frame: Uint8Array): void;
+    };
+    /** The runtime's id and reproducibility stamps, copied into spliced PCM envelopes. */
+    readonly id?: string;
+    readonly buildSha?: string;
+    readonly configRev?: string;
+    readonly models?: { name: string; version: string; checksum?: string }[];
+  };
 }
 
 export interface VoiceAccessAgentOptions {
@@ -54,6 +70,12 @@ export interface VoiceAccessAgentOptions {
   presence: PresenceSink | undefined;
   /** Announcer settings; `announces(guildId)` is providers.yml's `voice.announce_listeners` for the guild. */
   listeners: Partial<ListenerAnnouncerOptions>;
+  /**
+   * Which speakers are decoded to PCM: `always` every one (what `promethean tap` and consumers that
+   * do not lease expect), `leases` only those a live `voice.audio.pcm.demand` lease covers (the relay
+   * to the SFU runs for every speaker either way). Health's per-speaker `decoded` says which.
+   */
+  pcmDemand: 'always' | 'leases';
 }
 
 export const defaultVoiceAccessAgentOptions = {
@@ -67,6 +89,7 @@ export const defaultVoiceAccessAgentOptions = {
   membersPublisher: {},
   presence: undefined,
   listeners: {},
+  pcmDemand: 'always' as 'always' | 'leases',
 };
 
 export class VoiceAccessAgent {
@@ -80,6 +103,8 @@ export class VoiceAccessAgent {
   private announcer: ListenerAnnouncer | undefined;
   private relayAnnouncer: RelayAnnouncer | undefined;
   private readonly sessionRelays = new Map<string, SessionRelay>();
+  /** Leases on decoded PCM (`voice.audio.pcm.demand`). */
+  readonly demand = new PcmDemand();
 
   constructor(runtime: AgentPort, gateway: VoiceGateway, options: Partial<VoiceAccessAgentOptions> & Pick<VoiceAccessAgentOptions, 'tenant' | 'allows'>) {
     this.runtime = runtime;
@@ -99,6 +124,7 @@ export class VoiceAccessAgent {
     rt.subscribe(this.topic('voice.play.pcm.out'), (env, att) => this.onPlayPcm(parse('voice.play.pcm.out', env), att));
     rt.subscribe(this.topic('voice.play.opus'), (env, att) => this.onPlayOpus(parse('voice.play.opus', env), att));
     rt.subscribe(this.topic('voice.listeners'), (env) => this.onListeners(parse('voice.listeners', env)));
+    rt.subscribe(this.topic('voice.audio.pcm.demand'), (env) => this.demand.lease(parse('voice.audio.pcm.demand', env)));
     this.healthTimer = setInterval(() => this.publishHealth(), this.options.healthIntervalMs);
     if (this.options.members) {
       this.membersPublisher = new VoiceMembersPublisher(this.options.members, (p) => this.runtime.publish('voice.members', p, this.route()), this.options.membersPublisher);
@@ -154,14 +180,11 @@ export class VoiceAccessAgent {
       this.closeSession(s); // one voice connection per guild: a join elsewhere (or after a kick) starts over
     }
     const connection = this.gateway.join({ guildId: p.guild_id, channelId: p.channel_id, selfMute: p.self_mute, selfDeaf: p.self_deaf });
-    const busQueue = () => this.runtime.options.bus.queueDepth ?? 0;
-    const session = new VoiceSession(
-      { sessionId, guildId: p.guild_id, channelId: p.channel_id },
-      connection,
-      (payload, pcm) => this.runtime.publish('voice.audio.pcm', payload, { ...this.route(), attachments: [pcm] }),
-      busQueue,
-      this.options.session,
-    );
+    const bus = this.runtime.options.bus;
+    const backlog = () => ({ queued: bus.queueDepth ?? 0, bufferedBytes: bus.bufferedBytes ?? 0 });
+    const diagnose = this.gateway.whyNotJoinable ? () => this.gateway.whyNotJoinable!(p.guild_id, p.channel_id) : undefined;
+    const session = new VoiceSession({ sessionId, guildId: p.guild_id, channelId: p.channel_id }, connection, this.pcmSend(sessionId), backlog, { ...(diagnose ? { diagnose } : {}), ...this.options.session });
+    if (this.options.pcmDemand === 'leases') session.receive.demand = (userId) => this.demand.wants(sessionId, userId);
     for (const r of this.options.relays) session.addRelay(r);
     if (this.options.sfuRelay) {
       const relay = this.options.sfuRelay.forSession(sessionId);
@@ -170,12 +193,46 @@ export class VoiceAccessAgent {
       session.on('speakerGone', (userId) => relay.endStream(userId));
       this.relayAnnouncer?.track({ session_id: sessionId, guild_id: p.guild_id, channel_id: p.channel_id });
     }
-    session.on('state', () => this.publishState(session));
+    session.on('state', () => {
+      const gone = TERMINAL_STATUSES.has(session.status) || (session.status === 'disconnected' && session.connection.state.status === VoiceConnectionStatus.Destroyed);
+      if (gone && !session.isClosed && this.sessions.get(sessionId) === session) {
+        // kicked, destroyed, or a join that never connected: release its timers and health output; state says why
+        this.closeSession(session);
+        return;
+      }
+      this.publishState(session);
+    });
     this.sessions.set(sessionId, session);
     this.publishState(session);
     this.membersPublisher?.track(session.ids);
     this.announcer?.sessionOpened(sessionId, p.guild_id);
     return session;
+  }
+
+  /**
+   * How a session's PCM frames reach the bus: spliced by a per-session {@link PcmFrameEncoder} (the
+   * envelope JSON that never changes is built once per speaker) when the bus takes encoded frames,
+   * else through the runtime's publish (makeEnvelope + encodeFrame).
+   */
+  private pcmSend(sessionId: string): PcmSend {
+    const rt = this.runtime;
+    const bus = rt.options.bus;
+    if (!bus.publishEncoded || rt.state === 'STOPPED') return (payload, pcm) => rt.publish('voice.audio.pcm', payload, { ...this.route(), attachments: [pcm] });
+    const o = rt.options;
+    const encoder = new PcmFrameEncoder({
+      src: o.id ?? 'discord-voice-access',
+      provider: this.options.provider,
+      tenant: this.options.tenant,
+      sessionId,
+      ...(o.buildSha !== undefined ? { build_sha: o.buildSha } : {}),
+      ...(o.configRev !== undefined ? { config_rev: o.configRev } : {}),
+      ...(o.models !== undefined ? { models: o.models } : {}),
+    });
+    const publishEncoded = bus.publishEncoded.bind(bus);
+    return (payload, pcm) => {
+      publishEncoded(encoder.encode(payload, pcm));
+      rt.count('published.voice.audio.pcm');
+    };
   }
 
   onLeave(p: PayloadOf<'voice.control.leave'>): void {
@@ -209,6 +266,7 @@ export class VoiceAccessAgent {
   }
 
   publishHealth(): void {
+    this.demand.expire();
     let degraded = false;
     for (const s of this.sessions.values()) {
       const h = s.healthPayload();

@@ -30,6 +30,7 @@ const { OpusEncoder: RefOpus } = require('@discordjs/opus') as {
 const KEY = new Uint8Array(randomBytes(32));
 const MODE = 'aead_aes256_gcm_rtpsize' as const;
 const PLAYOUT_MS = 60;
+const NO_BACKLOG = { queued: 0, bufferedBytes: 0 };
 
 interface Prepared {
   /** Per speaker, per frame: the encrypted datagram. */
@@ -78,20 +79,24 @@ function pinToOneCore(ctx: BenchContext): void {
 }
 
 /**
- * How a full-path frame becomes bus bytes: `runtime` = what the agent runtime and BusClient do today
- * (makeEnvelope, then encodeFrame); `spliced` = {@link PcmFrameEncoder} (per-user JSON prefix, spliced
- * seq/ts/id), which needs a bus that accepts an encoded frame.
+ * How a full-path frame becomes bus bytes: `runtime` = the agent runtime's publish (makeEnvelope, then
+ * encodeFrame: the fallback for a bus without `publishEncoded`); `spliced` = {@link PcmFrameEncoder}
+ * (per-user JSON prefix, spliced seq/ts/id), what the running bridge does over the hub's bus client.
  */
 type FrameSink = 'runtime' | 'spliced';
 
-/** Our path. `pcm` false = relay branch only. Returns µs per packet. */
-function runOurs(p: Prepared, pcm: false | FrameSink): number {
+/**
+ * Our path. `pcm` false = relay branch only. `decodeEvery` = k decodes one speaker in k (the others
+ * relay only, as with `voice.audio.pcm.demand` leases for some speakers). Returns µs per packet.
+ */
+function runOurs(p: Prepared, pcm: false | FrameSink, decodeEvery = 1): number {
   let relayed = 0;
   let bytesOut = 0;
   let published = 0;
   let concealed = 0;
   let timing = true; // PLC after the last packet of the run (the talk-spurt's end) is expected
   const users = new Map(p.ssrcs.map((s) => [s, `user${s}`]));
+  const decodedUsers = new Set(p.ssrcs.filter((_, i) => i % decodeEvery === 0).map((s) => `user${s}`));
   let nowNs = 0n;
   const encoder = new PcmFrameEncoder({ src: 'discord-voice-access', provider: 'discord', tenant: 'bench', sessionId: 'bench' });
   const send = pcm === 'spliced'
@@ -111,12 +116,13 @@ function runOurs(p: Prepared, pcm: false | FrameSink): number {
     const s = session.speakers.get(ssrc);
     return s ? { lost: s.stats.lost, jitter: s.stats.jitterMs } : undefined;
   };
-  const publisher = new PcmPublisher('bench', send, () => 0, rtpExtra, { capacity: 10_000 });
+  const publisher = new PcmPublisher('bench', send, () => NO_BACKLOG, rtpExtra, { capacity: 10_000 });
   const session = new ReceiveSession((s) => users.get(s), (f) => publisher.push(f), { pcm: pcm !== false, speaker: { jitter: { playoutDelayMs: PLAYOUT_MS } } });
   session.addRelay({ relay: (r) => (relayed += r.opus.byteLength > 0 ? 1 : 0) });
   // the playout timer VoiceSession wakes on every packet (its drains are driven by hand here)
   const timer = new PlayoutTimer(hrtimeClock, () => undefined, { backstopMs: 60_000 });
   if (pcm) session.onDue = (due) => timer.wake(due);
+  if (decodeEvery > 1) session.demand = (userId) => decodedUsers.has(userId);
   const handler = new DatagramHandler(session, (s) => users.get(s));
   handler.setKeys({ mode: MODE, key: KEY });
   const frames = p.datagrams[0]!.length;
@@ -131,6 +137,7 @@ function runOurs(p: Prepared, pcm: false | FrameSink): number {
   }
   const elapsed = Number(process.hrtime.bigint() - t0) / 1000;
   const total = frames * p.datagrams.length;
+  const totalPcm = frames * decodedUsers.size;
   timing = false;
   if (pcm) {
     // not timed: release what is still inside the playout delay, then check that nothing was lost
@@ -140,8 +147,8 @@ function runOurs(p: Prepared, pcm: false | FrameSink): number {
       publisher.drain();
     }
     const late = [...session.speakers.values()].reduce((n, s) => n + s.buffer.counters.late + s.buffer.counters.overflowed, 0);
-    if (published !== total || concealed !== 0 || late !== 0 || publisher.dropped !== 0 || bytesOut === 0) {
-      throw new Error(`full path dropped frames: published ${published}/${total}, concealed while timed ${concealed}, late/overflowed ${late}, publisher dropped ${publisher.dropped}`);
+    if (published !== totalPcm || concealed !== 0 || late !== 0 || publisher.dropped !== 0 || bytesOut === 0) {
+      throw new Error(`full path dropped frames: published ${published}/${totalPcm}, concealed while timed ${concealed}, late/overflowed ${late}, publisher dropped ${publisher.dropped}`);
     }
   }
   timer.close();
@@ -154,21 +161,22 @@ function runOurs(p: Prepared, pcm: false | FrameSink): number {
  * @discordjs/voice's receiver: decrypt into an AudioReceiveStream per user; `decode` adds an Opus
  * decode per packet. Timed until every packet has come out of its stream (streams deliver later).
  */
-async function runLibrary(p: Prepared, decode: boolean): Promise<number> {
+async function runLibrary(p: Prepared, decode: boolean, decodeEvery = 1): Promise<number> {
   const receiver = new VoiceReceiver({ state: { status: 'connecting' } } as unknown as VoiceConnection);
   (receiver as unknown as { connectionData: object }).connectionData = { encryptionMode: MODE, secretKey: KEY, nonceBuffer: Buffer.alloc(12) };
   let packets = 0;
   const decoders = new Map<number, InstanceType<typeof RefOpus>>();
-  for (const ssrc of p.ssrcs) {
+  p.ssrcs.forEach((ssrc, i) => {
     receiver.ssrcMap.update({ userId: `user${ssrc}`, audioSSRC: ssrc });
     const dec = new RefOpus(48000, 2);
     decoders.set(ssrc, dec);
     const stream = receiver.subscribe(`user${ssrc}`, { end: { behavior: 0 } } as never);
+    const decodes = decode && i % decodeEvery === 0;
     stream.on('data', (chunk: Buffer) => {
       packets++;
-      if (decode) dec.decode(chunk);
+      if (decodes) dec.decode(chunk);
     });
-  }
+  });
   const onUdp = (receiver as unknown as { onUdpMessage(b: Buffer): void }).onUdpMessage.bind(receiver);
   const frames = p.datagrams[0]!.length;
   const t0 = process.hrtime.bigint();
@@ -197,7 +205,7 @@ async function runLatency(p: Prepared, seconds: number): Promise<Record<'relay' 
   const publisher = new PcmPublisher('bench', (payload) => {
     const a = arrivals.get(`${payload.rtp.ssrc}:${payload.rtp.seq}`);
     if (a !== undefined && !payload.rtp.concealed) pcm.push(Number(process.hrtime.bigint() - a) / 1e6 - PLAYOUT_MS);
-  }, () => 0, () => undefined);
+  }, () => NO_BACKLOG, () => undefined);
   const session = new ReceiveSession((s) => users.get(s), (f) => publisher.push(f), { speaker: { jitter: { playoutDelayMs: PLAYOUT_MS } } });
   session.addRelay({ relay: (r) => {
     relay.push(Number(process.hrtime.bigint() - r.arrivalNs) / 1e6);
@@ -301,6 +309,10 @@ async function measure(ctx: BenchContext): Promise<BenchRow[]> {
     runOurs(p, 'spliced');
     const splicedUs = Math.min(runOurs(p, 'spliced'), runOurs(p, 'spliced'));
     const libFullUs = Math.min(await runLibrary(p, true), await runLibrary(p, true));
+    // decode on demand: PCM leased for one speaker in four, every speaker relayed
+    runOurs(p, 'spliced', 4);
+    const demandUs = Math.min(runOurs(p, 'spliced', 4), runOurs(p, 'spliced', 4));
+    const libDemandUs = Math.min(await runLibrary(p, true, 4), await runLibrary(p, true, 4));
     /** Speakers one core sustains at 50 packets/s each: 1e6 µs / (50 × µs per packet). */
     const perCore = (us: number) => Math.floor(1e6 / (us * 50));
     ctx.log('receive: latency over loopback UDP');
@@ -311,10 +323,11 @@ async function measure(ctx: BenchContext): Promise<BenchRow[]> {
     return [
       { suite: 'receive', name: 'relay decrypt+hand-off', unit: 'µs/packet', value: round(relayUs), baseline: { name: lib, value: round(libUs) } },
       { suite: 'receive', name: `relay ${spc}`, unit: 'speakers', value: perCore(relayUs), baseline: { name: lib, value: perCore(libUs) } },
-      { suite: 'receive', name: 'full decrypt+jitter+decode+publish (envelope via makeEnvelope+encodeFrame, as the runtime publishes today)', unit: 'µs/packet', value: round(fullUs), baseline: { name: libFull, value: round(libFullUs) } },
-      { suite: 'receive', name: `full (runtime envelope) ${spc}`, unit: 'speakers', value: perCore(fullUs), baseline: { name: libFull, value: perCore(libFullUs) } },
-      { suite: 'receive', name: 'full decrypt+jitter+decode+publish (spliced PcmFrameEncoder envelope)', unit: 'µs/packet', value: round(splicedUs), baseline: { name: libFull, value: round(libFullUs) } },
-      { suite: 'receive', name: `full (spliced envelope) ${spc}`, unit: 'speakers', value: perCore(splicedUs), baseline: { name: libFull, value: perCore(libFullUs) } },
+      { suite: 'receive', name: 'full decrypt+jitter+decode+publish (envelope via makeEnvelope+encodeFrame, the runtime-publish fallback)', unit: 'µs/packet', value: round(fullUs), baseline: { name: libFull, value: round(libFullUs) } },
+      { suite: 'receive', name: `full (runtime-publish fallback) ${spc}`, unit: 'speakers', value: perCore(fullUs), baseline: { name: libFull, value: perCore(libFullUs) } },
+      { suite: 'receive', name: 'full decrypt+jitter+decode+publish, running path (spliced PcmFrameEncoder envelope, as the agent publishes)', unit: 'µs/packet', value: round(splicedUs), baseline: { name: libFull, value: round(libFullUs) } },
+      { suite: 'receive', name: `full running path (spliced envelope), every speaker decoded: ${spc}`, unit: 'speakers', value: perCore(splicedUs), baseline: { name: libFull, value: perCore(libFullUs) } },
+      { suite: 'receive', name: `running path, PCM demanded for 1 speaker in 4, all relayed: ${spc}`, unit: 'speakers', value: perCore(demandUs), baseline: { name: '@discordjs/voice receive, @discordjs/opus decode of the same 1 in 4', value: perCore(libDemandUs) } },
       { suite: 'receive', name: 'latency arrival→relay', unit: 'ms', value: round(percentile(lat.relay, 0.5)), p50: round(percentile(lat.relay, 0.5)), p99: round(percentile(lat.relay, 0.99)), baseline: { name: '@discordjs/voice arrival→stream data (p50)', value: round(percentile(lat.libRelay, 0.5)) } },
       { suite: 'receive', name: `latency arrival→PCM publish (minus ${PLAYOUT_MS} ms playout)`, unit: 'ms', value: round(percentile(lat.pcm, 0.5)), p50: round(percentile(lat.pcm, 0.5)), p99: round(percentile(lat.pcm, 0.99)) },
       { suite: 'receive', name: 'latency playout due→drain (timer resolution + event-loop delay)', unit: 'ms', value: round(percentile(lat.drainLate, 0.5)), p50: round(percentile(lat.drainLate, 0.5)), p99: round(percentile(lat.drainLate, 0.99)), baseline: { name: 'control: plain 20 ms setTimeout lateness, same process (p99)', value: round(percentile(lat.timerLate, 0.99)) } },

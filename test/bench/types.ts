@@ -21,6 +21,8 @@ export interface BenchContext {
   log(message: string): void;
   /** Short runs for smoke checks (`--quick`). */
   quick: boolean;
+  /** Length of a timed suite's run in minutes (`--minutes`; the soak's default is 10). */
+  minutes?: number;
 }
 
 export interface BenchSuite {

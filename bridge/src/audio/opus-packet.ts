@@ -77,3 +77,28 @@ export function opusHasLbrr(packet: Uint8Array): boolean {
   if (stereo) return ((first >> (6 - 2 * silkFrames)) & 1) === 1;
   return false;
 }
+
+/** RFC 6716 §3.2.1: no Opus frame is longer than 1275 bytes. */
+export const OPUS_MAX_FRAME_BYTES = 1275;
+
+/**
+ * The largest packet of `frames` frames RFC 6716 allows: the TOC byte, the code 3 frame-count byte and
+ * up to two length bytes per frame, plus 1275 bytes per frame (padding is not counted as allowed:
+ * playback packets have none worth keeping).
+ */
+export function opusMaxPacketBytes(frames: number): number {
+  return 2 + frames * (OPUS_MAX_FRAME_BYTES + 2);
+}
+
+/**
+ * Why a packet cannot be played, or undefined when its size is within the Opus limits: empty, a
+ * malformed TOC/frame count, more than 120 ms, or more bytes than its frames may hold.
+ */
+export function opusPacketSizeProblem(packet: Uint8Array): string | undefined {
+  if (packet.byteLength === 0) return 'an empty Opus packet';
+  const frames = opusFrameCount(packet);
+  if (frames === undefined || opusPacketSamples(packet) === undefined) return 'a malformed Opus packet (bad frame count or longer than 120 ms)';
+  const max = frames === 1 && (packet[0]! & 3) === 0 ? 1 + OPUS_MAX_FRAME_BYTES : opusMaxPacketBytes(frames);
+  if (packet.byteLength > max) return `an Opus packet of ${packet.byteLength} bytes with ${frames} frame(s) is over the Opus maximum of ${OPUS_MAX_FRAME_BYTES} bytes per frame (at most ${max} bytes)`;
+  return undefined;
+}

@@ -4,7 +4,9 @@
  * first packet of a talk-spurt; after the queue runs dry, five `F8 FF FE` frames end the spurt and
  * Speaking goes off. The sink is an interface; @discordjs/voice's VoiceConnection satisfies it.
  */
+import { OversizeOpusPacketError } from '../util/errors.ts';
 import { OpusEncoder, OPUS_FRAME_SAMPLES } from './opus-native.ts';
+import { opusPacketSizeProblem } from './opus-packet.ts';
 
 export interface OpusSink {
   /** Encrypts and sends one Opus packet (and marks the connection as speaking). */
@@ -21,9 +23,16 @@ export interface OpusSenderOptions {
   trailingSilenceFrames: number;
   /** Frame period in ms. */
   frameMs: number;
+  /**
+   * When the timer fires this many ms behind schedule (the event loop stalled), the schedule restarts
+   * from now instead of sending the missed frames back to back (a burst Discord's jitter buffers drop).
+   */
+  resyncAfterMs: number;
+  /** Milliseconds on a monotonic clock (tests pass their own). */
+  now: () => number;
 }
 
-export const defaultOpusSenderOptions: OpusSenderOptions = { capacity: 3000, bitrate: 64000, trailingSilenceFrames: 5, frameMs: 20 };
+export const defaultOpusSenderOptions: OpusSenderOptions = { capacity: 3000, bitrate: 64000, trailingSilenceFrames: 5, frameMs: 20, resyncAfterMs: 40, now: () => performance.now() };
 
 const SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
 
@@ -32,11 +41,17 @@ export interface OpusSenderCounters {
   dropped: number;
   spurts: number;
   encodeErrors: number;
+  /** Packets refused by pushOpus (over the Opus size limits or malformed). */
+  rejected: number;
+  /** Sends the sink threw on (counted; the clock goes on). */
+  sendErrors: number;
+  /** Times the schedule restarted after a stall instead of bursting. */
+  resyncs: number;
 }
 
 export class OpusSender {
   readonly options: OpusSenderOptions;
-  readonly counters: OpusSenderCounters = { sent: 0, dropped: 0, spurts: 0, encodeErrors: 0 };
+  readonly counters: OpusSenderCounters = { sent: 0, dropped: 0, spurts: 0, encodeErrors: 0, rejected: 0, sendErrors: 0, resyncs: 0 };
   private readonly queue: Buffer[] = [];
   private sink: OpusSink | undefined;
   private encoder: OpusEncoder | undefined;
@@ -69,9 +84,17 @@ export class OpusSender {
     this.encoder?.setBitrate(bitrate);
   }
 
-  /** Queues one Opus packet (20 ms, 48 kHz). */
+  /**
+   * Queues one Opus packet (20 ms, 48 kHz). Throws {@link OversizeOpusPacketError} (and counts it in
+   * `rejected`) for a packet over the Opus limits: 1275 bytes per frame (RFC 6716 §3.2.1).
+   */
   pushOpus(packet: Uint8Array): void {
     if (this.closed) return;
+    const problem = opusPacketSizeProblem(packet);
+    if (problem) {
+      this.counters.rejected++;
+      throw new OversizeOpusPacketError(packet.byteLength, `voice.play.opus: ${problem}`);
+    }
     this.queue.push(Buffer.from(packet));
     this.trim();
     this.start();
@@ -113,13 +136,25 @@ export class OpusSender {
 
   private start(): void {
     if (this.timer) return;
-    this.nextAt = performance.now();
+    this.nextAt = this.options.now();
     this.tick();
   }
 
   private tick = (): void => {
     this.timer = undefined;
     if (this.closed) return;
+    try {
+      this.step();
+    } catch {
+      // A throwing sink (or anything below it) must not end playback or the process: count it and
+      // keep the clock; the next frame goes out on time.
+      this.counters.sendErrors++;
+      this.schedule();
+    }
+  };
+
+  /** One 20 ms slot: a queued packet, a trailing silence frame, or idle (the clock stops). */
+  private step(): void {
     const packet = this.queue.shift();
     if (packet) {
       if (!this.speaking) {
@@ -139,14 +174,28 @@ export class OpusSender {
     } else {
       return; // idle: the next push restarts the clock
     }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.closed || this.timer) return;
+    const now = this.options.now();
+    if (now - this.nextAt > this.options.resyncAfterMs) {
+      // this slot ran later than the tolerance (a stalled event loop): the schedule restarts from now
+      this.nextAt = now;
+      this.counters.resyncs++;
+    }
     this.nextAt += this.options.frameMs;
-    const delay = Math.max(0, this.nextAt - performance.now());
-    this.timer = setTimeout(this.tick, delay);
-  };
+    this.timer = setTimeout(this.tick, Math.max(0, this.nextAt - now));
+  }
 
   private send(packet: Buffer): void {
     if (!this.sink) return;
-    this.sink.playOpusPacket(packet);
-    this.counters.sent++;
+    try {
+      this.sink.playOpusPacket(packet);
+      this.counters.sent++;
+    } catch {
+      this.counters.sendErrors++;
+    }
   }
 }

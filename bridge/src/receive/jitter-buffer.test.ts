@@ -55,6 +55,32 @@ describe('JitterBuffer', () => {
     expect(out.length).toBe(15);
   });
 
+  it('re-opens a talk-spurt at a packet reordered ahead of its first one, without a stuck head', () => {
+    const jb = new JitterBuffer({ playoutDelayMs: 60 });
+    jb.push(pkt(11, 0)); // the spurt's second packet arrives first
+    jb.push(pkt(10, 4));
+    for (let i = 12; i < 20; i++) jb.push(pkt(i, (i - 11) * 20));
+    const out = drain(jb, 400);
+    const packets = out.filter((f) => f.kind === 'packet');
+    expect(packets.map((f) => f.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 10 + i));
+    // nothing concealed before the last packet; stamps 20 ms apart, packet 11's at its own arrival
+    expect(out.slice(0, 10).every((f) => f.kind === 'packet')).toBe(true);
+    expect(packets.slice(0, 3).map((f) => Number(f.captureNs / MS))).toEqual([-20, 0, 20]);
+    expect(jb.counters).toMatchObject({ late: 0, plc: 5, spurts: 1 });
+    expect(jb.depth).toBe(0);
+  });
+
+  it('counts a packet of the current spurt that arrives after its turn as late and keeps going', () => {
+    const jb = new JitterBuffer({ playoutDelayMs: 20 });
+    jb.push(pkt(6, 0));
+    jb.push(pkt(7, 20));
+    expect(jb.pull(40n * MS).map((f) => f.seq)).toEqual([6, 7]);
+    expect(jb.push(pkt(5, 45))).toBe(false);
+    jb.push(pkt(8, 50));
+    expect(jb.pull(70n * MS).map((f) => [f.kind, f.seq])).toEqual([['packet', 8]]);
+    expect(jb.counters.late).toBe(1);
+  });
+
   it('drops a packet arriving after its playout time and counts it as late', () => {
     const jb = new JitterBuffer({ playoutDelayMs: 40 });
     jb.push(pkt(0, 0));

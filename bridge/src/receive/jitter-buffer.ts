@@ -85,6 +85,8 @@ export class JitterBuffer {
   private readonly delayNs: bigint;
   private readonly toleranceNs: bigint;
   private anchored = false;
+  /** Whether the current spurt has released a frame yet (until then a reordered earlier packet re-opens it). */
+  private spurtReleased = false;
 
   constructor(options: Partial<JitterBufferOptions> = {}) {
     this.options = { ...defaultJitterBufferOptions, ...options };
@@ -112,6 +114,17 @@ export class JitterBuffer {
       this.counters.duplicates++;
       return false;
     }
+    if (this.active && packet.extSeq < this.nextExt) {
+      // Reordered ahead of the packet that opened this spurt (e.g. seq n+1 arrived before n). While
+      // nothing of the spurt has been released the spurt re-opens at it; otherwise its turn is gone.
+      if (!this.spurtReleased) {
+        this.held.splice(i, 0, packet);
+        this.reopenAt(packet);
+        return true;
+      }
+      this.counters.late++;
+      return false;
+    }
     this.held.splice(i, 0, packet);
     if (!this.active) this.startSpurt();
     const offset = tsDelta(packet.timestamp, this.anchorTs);
@@ -134,7 +147,13 @@ export class JitterBuffer {
     while (this.active) {
       const captureNs = this.captureNs(this.nextTsOffset);
       if (this.dueAnchorNs + this.samplesToNs(this.nextTsOffset) + this.delayNs > nowNs) break;
-      const head = this.held[0];
+      let head = this.held[0];
+      while (head && head.extSeq < this.nextExt) {
+        // behind the release point (never expected after push's check): drop it rather than stall on it
+        this.held.shift();
+        this.counters.late++;
+        head = this.held[0];
+      }
       const timestamp = (this.anchorTs + this.nextTsOffset) >>> 0;
       const seq = this.nextExt & 0xffff;
       if (head && head.extSeq === this.nextExt) {
@@ -147,6 +166,7 @@ export class JitterBuffer {
           continue;
         }
         this.concealedRun = 0;
+        this.spurtReleased = true;
         out.push({ kind: 'packet', seq, timestamp, captureNs, packet: head });
         continue;
       }
@@ -162,6 +182,7 @@ export class JitterBuffer {
       }
       const samples = this.lastSamples;
       this.concealedRun++;
+      this.spurtReleased = true;
       if (head && head.extSeq === this.nextExt + 1 && opusHasLbrr(head.opus)) {
         this.counters.fec++;
         out.push({ kind: 'fec', seq, timestamp, captureNs, next: head, samples });
@@ -187,9 +208,30 @@ export class JitterBuffer {
     this.releasedExt = -1;
   }
 
+  /**
+   * An earlier packet of the current spurt arrived before anything was released: the spurt opens at
+   * it instead. Its media offset goes back by the timestamp difference; the schedule reference takes
+   * the earlier of the two (arrival − media offset), so the frames already due stay due.
+   */
+  private reopenAt(packet: BufferedPacket): void {
+    const back = tsDelta(packet.timestamp, (this.anchorTs + this.nextTsOffset) >>> 0);
+    this.nextExt = packet.extSeq;
+    if (back < 0 && this.nextTsOffset + back >= 0) this.nextTsOffset += back;
+    else if (back < 0) {
+      // before the anchor itself: move the anchor (stamps) back with it
+      this.anchorTs = packet.timestamp;
+      this.anchorNs -= this.samplesToNs(-back - this.nextTsOffset);
+      this.dueAnchorNs -= this.samplesToNs(-back - this.nextTsOffset);
+      this.nextTsOffset = 0;
+    }
+    const reference = packet.arrivalNs - this.samplesToNs(this.nextTsOffset);
+    if (reference < this.dueAnchorNs) this.dueAnchorNs = reference;
+  }
+
   private startSpurt(): void {
     const first = this.held[0]!;
     this.active = true;
+    this.spurtReleased = false;
     this.counters.spurts++;
     this.concealedRun = 0;
     this.nextExt = first.extSeq;

@@ -39,6 +39,11 @@ export class ReceiveSession {
   private readonly relays = new Set<OpusRelay>();
   private readonly resolveUser: (ssrc: number) => string | undefined;
   private readonly onFrame: (frame: PcmFrame) => void;
+  /**
+   * Which users' streams are decoded to PCM (someone consumes them); undefined = every one. Asked on
+   * each packet (keep it a cheap lookup); a stream switched off keeps its statistics and relay.
+   */
+  demand: ((userId: string) => boolean) | undefined;
   /** Told when a speaker's next frame falls due after a packet (a {@link PlayoutTimer} wakes on it). */
   onDue: ((dueNs: bigint) => void) | undefined;
   private readonly idleNs: bigint;
@@ -87,6 +92,7 @@ export class ReceiveSession {
     }
     if (!this.options.pcm) return;
     const s = this.speaker(packet.ssrc, userId);
+    if (this.demand) s.setDecoded(this.demand(userId));
     s.onPacket(packet.seq, packet.timestamp, packet.opus, arrivalNs);
     if (this.onDue) {
       const due = s.buffer.nextDueNs();

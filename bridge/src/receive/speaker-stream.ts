@@ -38,6 +38,8 @@ export interface SpeakerSnapshot extends StreamStatsSnapshot {
   decryptErrors: number;
   depth: number;
   framesOut: number;
+  /** Whether the PCM branch runs for this stream. */
+  decoded: boolean;
 }
 
 export class SpeakerStream {
@@ -48,6 +50,11 @@ export class SpeakerStream {
   decryptErrors = 0;
   decodeErrors = 0;
   framesOut = 0;
+  /**
+   * Whether this stream's PCM branch runs (someone consumes it as PCM). Off, packets only update the
+   * statistics: no jitter buffer, no decoder.
+   */
+  decoded = true;
   private decoder: OpusDecoder | undefined;
   private readonly options: SpeakerStreamOptions;
   private readonly pending: PlayoutFrame[] = [];
@@ -64,6 +71,7 @@ export class SpeakerStream {
   /** Records a decrypted packet and queues it for playout. */
   onPacket(seq: number, timestamp: number, opus: Uint8Array, arrivalNs: bigint): void {
     const verdict = this.stats.onPacket(seq, timestamp, arrivalNs);
+    if (!this.decoded) return;
     if (verdict.restarted) this.buffer.clear();
     // The relay branch may reuse the datagram's memory: keep a copy for the buffer.
     this.buffer.push({ extSeq: verdict.extSeq, seq, timestamp, arrivalNs, opus: new Uint8Array(opus) });
@@ -89,7 +97,15 @@ export class SpeakerStream {
       decryptErrors: this.decryptErrors,
       depth: this.buffer.depth,
       framesOut: this.framesOut,
+      decoded: this.decoded,
     };
+  }
+
+  /** Turns the PCM branch on or off; off drops what is buffered and frees the decoder. */
+  setDecoded(on: boolean): void {
+    if (on === this.decoded) return;
+    this.decoded = on;
+    if (!on) this.close();
   }
 
   /** Frees the decoder (recreated on the next frame). */

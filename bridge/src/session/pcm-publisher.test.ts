@@ -8,7 +8,7 @@ const frame = (seq: number): PcmFrame => ({ ssrc: 7, userId: 'u7', seq, timestam
 describe('PcmPublisher', () => {
   it('publishes frames as voice.audio.pcm payloads with attachment 0, ts as a decimal string and 1920 bytes', () => {
     const sent: Array<{ payload: unknown; bytes: number }> = [];
-    const pub = new PcmPublisher('s1', (payload, pcm) => sent.push({ payload, bytes: pcm.byteLength }), () => 0, () => ({ lost: 2, jitter: 1.5 }));
+    const pub = new PcmPublisher('s1', (payload, pcm) => sent.push({ payload, bytes: pcm.byteLength }), () => ({ queued: 0, bufferedBytes: 0 }), () => ({ lost: 2, jitter: 1.5 }));
     pub.push(frame(3));
     expect(pub.drain()).toBe(1);
     expect(sent[0]).toEqual({
@@ -20,7 +20,7 @@ describe('PcmPublisher', () => {
   it('never blocks while the bus lags: holds up to capacity, drops the oldest and counts them', () => {
     let backlog = 10_000;
     const seqs: number[] = [];
-    const pub = new PcmPublisher('s1', (p) => seqs.push(p.rtp.seq), () => backlog, () => undefined, { capacity: 5, busHighWater: 100 });
+    const pub = new PcmPublisher('s1', (p) => seqs.push(p.rtp.seq), () => ({ queued: backlog, bufferedBytes: 0 }), () => undefined, { capacity: 5, busHighWater: 100 });
     for (let i = 0; i < 12; i++) pub.push(frame(i));
     expect(pub.drain()).toBe(0);
     expect(pub.depth).toBe(5);

@@ -1,7 +1,9 @@
 /**
  * Hands decoded frames to the bus without ever blocking receive: frames wait in a bounded queue and
- * are published while the bus's own backlog is below a high-water mark; when the bus lags the oldest
- * frames are dropped and counted (health turns DEGRADED).
+ * are published while the bus's own backlog is below its bounds — messages queued while disconnected
+ * and bytes the open socket has not yet written (a hub that reads slowly or not at all) — so the
+ * bridge's memory stays bounded either way. When the bus lags the oldest frames are dropped and
+ * counted (health turns DEGRADED).
  */
 import { BUS_PCM_FORMAT, PrometheanError, type PayloadOf } from '@promethean/shared';
 import { DropOldestQueue } from '../util/drop-oldest-queue.ts';
@@ -10,11 +12,24 @@ import type { PcmFrame } from '../receive/speaker-stream.ts';
 export interface PcmPublisherOptions {
   /** Frames held while the bus lags (250 = 5 s of one speaker). */
   capacity: number;
-  /** Publish only while the bus reports fewer queued messages than this. */
+  /** Publish only while the bus reports fewer queued messages (while disconnected) than this. */
   busHighWater: number;
+  /**
+   * Publish only while the bus's socket holds fewer unwritten bytes than this (1 MiB ≈ 500 frames,
+   * 0.5 s of 20 speakers). Past it frames wait here and the oldest are dropped.
+   */
+  maxBufferedBytes: number;
 }
 
-export const defaultPcmPublisherOptions: PcmPublisherOptions = { capacity: 250, busHighWater: 500 };
+export const defaultPcmPublisherOptions: PcmPublisherOptions = { capacity: 250, busHighWater: 500, maxBufferedBytes: 1 << 20 };
+
+/** What the bus has not delivered yet. */
+export interface BusBacklog {
+  /** Messages queued while the connection is down. */
+  queued: number;
+  /** Bytes the open socket has accepted but not written. */
+  bufferedBytes: number;
+}
 
 export type PcmSend = (payload: PayloadOf<'voice.audio.pcm'>, attachment: Uint8Array) => void;
 
@@ -24,14 +39,18 @@ export class PcmPublisher {
   private readonly queue: DropOldestQueue<PcmFrame>;
   private readonly sessionId: string;
   private readonly send: PcmSend;
-  private readonly backlog: () => number;
+  private readonly backlog: () => BusBacklog;
+  /** Whether the last drain stopped because the bus was over a bound (frames waiting here). */
+  lagging = false;
+  /** The bus's backlog as the last drain saw it. */
+  lastBacklog: BusBacklog = { queued: 0, bufferedBytes: 0 };
   /** Per-speaker context attached to each frame's rtp info. */
   private readonly rtpExtra: (ssrc: number) => { lost: number; jitter: number } | undefined;
 
   constructor(
     sessionId: string,
     send: PcmSend,
-    backlog: () => number,
+    backlog: () => BusBacklog,
     rtpExtra: (ssrc: number) => { lost: number; jitter: number } | undefined,
     options: Partial<PcmPublisherOptions> = {},
   ) {
@@ -59,7 +78,15 @@ export class PcmPublisher {
   /** Publishes queued frames while the bus keeps up. Returns how many went out. */
   drain(): number {
     let n = 0;
-    while (this.queue.length > 0 && this.backlog() < this.options.busHighWater) {
+    const o = this.options;
+    this.lagging = false;
+    while (this.queue.length > 0) {
+      const b = this.backlog();
+      this.lastBacklog = b;
+      if (b.queued >= o.busHighWater || b.bufferedBytes >= o.maxBufferedBytes) {
+        this.lagging = true;
+        break;
+      }
       const f = this.queue.shift()!;
       const extra = this.rtpExtra(f.ssrc);
       const rtp: PayloadOf<'voice.audio.pcm'>['rtp'] = { ssrc: f.ssrc, seq: f.seq, timestamp: f.timestamp };

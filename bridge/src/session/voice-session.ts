@@ -10,12 +10,13 @@ import type { PayloadOf } from '@promethean/shared';
 import { OpusSender, type OpusSenderOptions } from '../audio/opus-sender.ts';
 import { DatagramHandler } from '../networking/datagram-handler.ts';
 import type { UnmappedHoldOptions } from '../networking/unmapped-hold.ts';
+import type { DaveGuardOptions } from '../networking/dave-guard.ts';
 import { VoiceConnectionTap } from '../networking/voice-connection-tap.ts';
 import { hrtimeClock, type MonotonicClock } from '../receive/clock.ts';
 import { PlayoutTimer, type PlayoutTimerOptions } from '../receive/playout-timer.ts';
 import { ReceiveSession, type ReceiveSessionOptions } from '../receive/receive-session.ts';
 import type { OpusRelay } from '../receive/relay.ts';
-import { PcmPublisher, type PcmPublisherOptions, type PcmSend } from './pcm-publisher.ts';
+import { PcmPublisher, type BusBacklog, type PcmPublisherOptions, type PcmSend } from './pcm-publisher.ts';
 
 export type ConnectionStatus = PayloadOf<'voice.state.connected'>['status'];
 
@@ -27,10 +28,37 @@ export interface VoiceSessionOptions {
   hold: Partial<UnmappedHoldOptions>;
   publisher: Partial<PcmPublisherOptions>;
   sender: Partial<OpusSenderOptions>;
+  /** End-to-end (DAVE) receive: passthrough window, failure run before the bridge recovers by itself. */
+  dave: Partial<DaveGuardOptions>;
   clock: MonotonicClock;
+  /**
+   * A join that has not connected after this long ends `failed` (the library would wait forever), in
+   * ms. Only the first connection is bounded: once connected, the library's own resume and rejoin
+   * logic runs as long as it takes (health says `connection reconnecting` meanwhile), so a slow but
+   * working recovery is never cut off.
+   */
+  joinTimeoutMs: number;
+  /** Asked when a join fails: why the channel cannot be joined, where Discord's state tells (no CONNECT, full). */
+  diagnose: (() => string | undefined) | undefined;
 }
 
-export const defaultVoiceSessionOptions: VoiceSessionOptions = { playout: {}, receive: {}, hold: {}, publisher: {}, sender: {}, clock: hrtimeClock };
+export const defaultVoiceSessionOptions: VoiceSessionOptions = { playout: {}, receive: {}, hold: {}, publisher: {}, sender: {}, dave: {}, clock: hrtimeClock, joinTimeoutMs: 20_000, diagnose: undefined };
+
+/**
+ * Statuses a session does not leave: the agent releases it (timers, health output) and a new join
+ * starts over. (`dave_required` is not one: the library rejoins after 4017, bounded by the reconnect timeout.)
+ */
+export const TERMINAL_STATUSES: ReadonlySet<ConnectionStatus> = new Set(['kicked', 'failed']);
+
+/** What the voice close codes Discord documents mean, for a failed join's reason. */
+const CLOSE_CODE_REASONS: Readonly<Record<number, string>> = {
+  4006: 'session no longer valid (4006)',
+  4011: 'voice server not found (4011)',
+  4014: 'disconnected: kicked, moved, or the channel was deleted (4014)',
+  4016: 'unknown encryption mode (4016)',
+  4017: 'DAVE end-to-end encryption required (4017)',
+  4022: 'call terminated (4022)',
+};
 
 export interface VoiceSessionIds {
   sessionId: string;
@@ -55,14 +83,23 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   readonly sender: OpusSender;
   readonly publisher: PcmPublisher;
   status: ConnectionStatus = 'reconnecting';
+  /** Why the session failed or ended, where known (`voice.state.connected`'s `reason`). */
+  reason: string | undefined;
+  /** The last voice WebSocket close code seen. */
+  lastCloseCode: number | undefined;
+  private failTimer: ReturnType<typeof setTimeout> | undefined;
+  private everConnected = false;
   readonly faults: string[] = [];
   private readonly playout: PlayoutTimer;
   private lastDropped = 0;
   private lastDecryptErrors = 0;
   private lastOverflowed = 0;
+  private lastDaveRecoveries = 0;
+  private lastDaveInvalid = 0;
+  private lastDaveLibraryErrors = 0;
   private closed = false;
 
-  constructor(ids: VoiceSessionIds, connection: VoiceConnection, send: PcmSend, backlog: () => number, options: Partial<VoiceSessionOptions> = {}) {
+  constructor(ids: VoiceSessionIds, connection: VoiceConnection, send: PcmSend, backlog: () => BusBacklog, options: Partial<VoiceSessionOptions> = {}) {
     super();
     this.ids = ids;
     this.options = { ...defaultVoiceSessionOptions, ...options };
@@ -70,7 +107,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.publisher = new PcmPublisher(ids.sessionId, send, backlog, (ssrc) => this.rtpExtra(ssrc), this.options.publisher);
     this.receive = new ReceiveSession((ssrc) => this.tap.resolveUser(ssrc), (f) => this.publisher.push(f), this.options.receive);
     this.handler = new DatagramHandler(this.receive, (ssrc) => this.tap.resolveUser(ssrc), { hold: this.options.hold });
-    this.tap = new VoiceConnectionTap(connection, this.handler, this.options.clock);
+    this.tap = new VoiceConnectionTap(connection, this.handler, this.options.clock, this.options.dave);
     this.sender = new OpusSender(connection, this.options.sender);
     this.tap.on('closeCode', (code) => this.onCloseCode(code));
     this.tap.on('ssrcMap', () => this.emit('state'));
@@ -78,6 +115,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.tap.on('speakerGone', (userId) => this.emit('speakerGone', userId));
     connection.on('stateChange', this.onConnectionState);
     this.onConnectionState(connection.state, connection.state);
+    if (this.status !== 'connected') this.armFailTimer();
     this.playout = new PlayoutTimer(this.options.clock, () => this.tick(), this.options.playout);
     this.receive.onDue = (dueNs) => this.playout.wake(dueNs);
   }
@@ -105,6 +143,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       channels: 1,
       frame_hop_ms: 20,
       status: this.status,
+      ...(this.reason !== undefined ? { reason: this.reason } : {}),
+      ...(this.lastCloseCode !== undefined && this.status !== 'connected' ? { close_code: this.lastCloseCode } : {}),
       ...(encryption ? { encryption } : {}),
     };
   }
@@ -120,11 +160,17 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     const decryptErrors = this.handler.counters.decryptErrors + this.handler.counters.e2eeErrors;
     const faults: string[] = [...this.faults];
     if (dropped > this.lastDropped) faults.push(`bus lagging: dropped ${dropped - this.lastDropped} PCM frames`);
+    if (this.publisher.lagging) {
+      const b = this.publisher.lastBacklog;
+      faults.push(`bus lagging: ${b.bufferedBytes} bytes unwritten, ${b.queued} messages queued; ${this.publisher.depth} PCM frames waiting`);
+    }
     if (decryptErrors > this.lastDecryptErrors) faults.push(`${decryptErrors - this.lastDecryptErrors} packets failed to decrypt`);
     let overflowed = 0;
     for (const s of this.receive.speakers.values()) overflowed += s.buffer.counters.overflowed;
     if (overflowed > this.lastOverflowed) faults.push(`jitter buffers overflowed: ${overflowed - this.lastOverflowed} packets skipped`);
     this.lastOverflowed = overflowed;
+    const dave = this.tap.dave.health();
+    if (dave) this.daveFaults(dave, faults);
     if (this.status !== 'connected') faults.push(`connection ${this.status}`);
     this.lastDropped = dropped;
     this.lastDecryptErrors = decryptErrors;
@@ -152,6 +198,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       decrypt_errors: decryptErrors,
       unmapped: this.handler.counters.unmapped,
       held: this.handler.counters.held,
+      ...(dave ? { dave } : {}),
       faults,
       speakers: speakers.map((s) => ({
         user_id: s.userId,
@@ -165,6 +212,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
         jitter_ms: s.jitterMs,
         clock_skew_ppm: s.clockSkewPpm,
         decrypt_errors: s.decryptErrors,
+        decoded: s.decoded,
       })),
     };
   }
@@ -173,6 +221,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.clearFailTimer();
     this.playout.close();
     this.receive.onDue = undefined;
     this.connection.off('stateChange', this.onConnectionState);
@@ -182,11 +231,28 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.receive.close();
     this.publisher.clear();
     if (this.connection.state.status !== VoiceConnectionStatus.Destroyed) this.connection.destroy();
-    this.setStatus('disconnected');
+    if (!TERMINAL_STATUSES.has(this.status)) this.setStatus('disconnected');
   }
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Says in health what the DAVE layer did since the last report (recoveries, op 31). */
+  private daveFaults(dave: { recoveries: number; invalid_commits: number; epoch: number | null }, faults: string[]): void {
+    const log = this.tap.dave.recoveryLog;
+    const mine = dave.recoveries - this.lastDaveRecoveries;
+    if (mine > 0) {
+      const why = log.slice(-mine).map((r) => `${r.reason} after transition ${r.transitionId}`).join(', ');
+      faults.push(`DAVE: recovered ${mine}× by op 31 + re-init (${why})`);
+    }
+    const others = dave.invalid_commits - this.lastDaveInvalid - mine;
+    if (others > 0) faults.push(`DAVE: the library sent op 31 ${others}× (a commit or welcome it could not apply)`);
+    const thrown = this.tap.dave.counters.libraryErrors - this.lastDaveLibraryErrors;
+    if (thrown > 0) faults.push(`DAVE: the library's session threw ${thrown}× on a voice server message (caught)`);
+    this.lastDaveLibraryErrors = this.tap.dave.counters.libraryErrors;
+    this.lastDaveRecoveries = dave.recoveries;
+    this.lastDaveInvalid = dave.invalid_commits;
   }
 
   private rtpExtra(ssrc: number): { lost: number; jitter: number } | undefined {
@@ -197,6 +263,9 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   private onCloseCode(code: number): void {
     this.faults.push(`voice socket closed ${code}`);
+    this.lastCloseCode = code;
+    if (code === 4014) this.reason = CLOSE_CODE_REASONS[4014];
+    else if (code === 4017) this.reason = CLOSE_CODE_REASONS[4017];
     if (code === 4014) this.setStatus('kicked');
     else if (code === 4017) this.setStatus('dave_required');
     else this.setStatus('reconnecting');
@@ -215,8 +284,46 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     }
   };
 
+  /** Arms the bound on joining / reconnecting; connecting clears it. */
+  private armFailTimer(): void {
+    if (this.failTimer || this.closed || this.everConnected) return;
+    const ms = this.options.joinTimeoutMs;
+    this.failTimer = setTimeout(() => {
+      this.failTimer = undefined;
+      if (this.closed || this.status === 'connected' || TERMINAL_STATUSES.has(this.status)) return;
+      this.fail(`not connected after ${ms} ms`);
+    }, ms);
+  }
+
+  private clearFailTimer(): void {
+    if (this.failTimer) clearTimeout(this.failTimer);
+    this.failTimer = undefined;
+  }
+
+  /** Ends a join that cannot connect: `failed`, with the best reason known, and the connection destroyed. */
+  private fail(what: string): void {
+    let cause: string | undefined;
+    try {
+      cause = this.options.diagnose?.();
+    } catch {
+      cause = undefined;
+    }
+    cause ??= this.lastCloseCode !== undefined ? (CLOSE_CODE_REASONS[this.lastCloseCode] ?? `voice socket closed ${this.lastCloseCode}`) : undefined;
+    this.reason = cause ? `${what}: ${cause}` : `${what}; Discord gave no reason (no answer to the join)`;
+    this.faults.push(`join failed: ${this.reason}`);
+    this.setStatus('failed');
+    if (this.connection.state.status !== VoiceConnectionStatus.Destroyed) this.connection.destroy();
+  }
+
   private setStatus(status: ConnectionStatus): void {
     if (status === this.status) return;
+    if (TERMINAL_STATUSES.has(this.status) && status !== 'connected') return; // stays terminal (a rejoin may still connect after 4017)
+    if (status === 'connected') {
+      this.everConnected = true;
+      this.reason = undefined;
+      this.clearFailTimer();
+    } else if (status === 'reconnecting' || status === 'disconnected' || status === 'dave_required') this.armFailTimer();
+    else this.clearFailTimer();
     this.status = status;
     this.emit('state');
   }

@@ -29,6 +29,16 @@ export class MalformedPacketError extends PrometheanError {
   }
 }
 
+/** An Opus packet given for playback that no Opus decoder would take (RFC 6716 §3.4: at most 1275 bytes per frame). */
+export class OversizeOpusPacketError extends PrometheanError {
+  override name = 'OversizeOpusPacketError';
+  readonly bytes: number;
+  constructor(bytes: number, message: string) {
+    super('oversize', message, { path: 'payload.attachment' });
+    this.bytes = bytes;
+  }
+}
+
 const OPUS_ERROR_NAMES: Record<number, string> = {
   [-1]: 'OPUS_BAD_ARG',
   [-2]: 'OPUS_BUFFER_TOO_SMALL',

@@ -101,6 +101,26 @@ export class BusClient extends TypedEmitter<BusClientEvents> {
     });
   }
 
+  /**
+   * Bytes handed to the open socket that it has not yet written (the WebSocket's `bufferedAmount`);
+   * 0 while not connected (then {@link BusClientStats.queued} counts what waits). A publisher of
+   * media reads it to notice a hub that is not keeping up and to drop instead of growing memory.
+   */
+  get bufferedAmount(): number {
+    const ws = this.#ws;
+    return this.#state === 'open' && ws ? ws.bufferedAmount : 0;
+  }
+
+  /**
+   * Sends a frame that is already encoded (a JSON envelope string, or a binary frame as
+   * `encodeFrame` lays it out), for hot paths that build frames themselves. Queued (bounded) while
+   * not open, like {@link publish}; the hub validates it like any other.
+   */
+  publishEncoded(frame: string | Uint8Array): void {
+    if (this.#state === 'closed') throw new InvalidStateError('BusClient is closed');
+    this.#send(frame, true);
+  }
+
   /** Sends an envelope; with attachments as one binary frame. Queued (bounded) while not open. */
   publish(envelope: Envelope | object, attachments?: readonly Uint8Array[]): void {
     if (this.#state === 'closed') throw new InvalidStateError('BusClient is closed');

@@ -31,6 +31,8 @@ export function sessionStatusLabel(status: SessionStatus, stale: boolean): strin
       return 'needs DAVE';
     case 'kicked':
       return 'removed from channel';
+    case 'failed':
+      return 'join failed';
   }
 }
 

@@ -4,6 +4,7 @@ import { Mixer, type MixerFrame } from './mixer.ts';
 import { resampleMono, toStereo48k } from './resample.ts';
 import { MixerWorker, type MixerRuntime } from './worker.ts';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { loadManifest } from '@promethean/shared/node';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -139,5 +140,88 @@ describe('mixer manifest', () => {
     expect(m.kind).toBe('worker');
     expect(m.inputs).toEqual(['voice.play.pcm']);
     expect(m.capabilities.some((c) => c.kind === 'provider')).toBe(false);
+  });
+});
+
+/** The resampler as first written: sin and cos per tap per output sample (the reference for the filter bank). */
+function directResample(input: Float32Array, fromRate: number, toRate: number, halfTaps = 16): Float32Array {
+  const ratio = toRate / fromRate;
+  const out = new Float32Array(Math.round(input.length * ratio));
+  const cutoff = Math.min(1, ratio);
+  const width = halfTaps / cutoff;
+  for (let j = 0; j < out.length; j++) {
+    const x = j / ratio;
+    let acc = 0, norm = 0;
+    for (let i = Math.max(0, Math.ceil(x - width)); i <= Math.min(input.length - 1, Math.floor(x + width)); i++) {
+      const t = i - x;
+      const arg = Math.PI * cutoff * t;
+      const k = (arg === 0 ? 1 : Math.sin(arg) / arg) * (0.5 + 0.5 * Math.cos((Math.PI * t) / width));
+      acc += input[i]! * k;
+      norm += k;
+    }
+    out[j] = norm !== 0 ? acc / norm : 0;
+  }
+  return out;
+}
+
+describe('resampleMono() filter bank', () => {
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/resample_poly.json', import.meta.url), 'utf8')) as { cases: { rate: number; input: number[]; output: number[] }[] };
+
+  for (const c of fixture.cases) {
+    it(`matches scipy.signal.resample_poly from ${c.rate} Hz to 48 kHz (SNR > 40 dB away from the edges)`, () => {
+      const got = resampleMono(Float32Array.from(c.input), c.rate, 48000);
+      expect(got.length).toBe(c.output.length);
+      expect(snrDb(got, Float32Array.from(c.output), 480)).toBeGreaterThan(40);
+    });
+  }
+
+  it('equals the direct per-sample windowed sinc, edges included, for exact and capped phase counts', () => {
+    for (const [from, to] of [[22050, 48000], [16000, 48000], [48000, 16000], [44056, 48000], [8000.5, 48000]] as const) {
+      const input = sine(700, from, 0.05);
+      const want = directResample(input, from, to);
+      const got = resampleMono(input, from, to);
+      expect(got.length).toBe(want.length);
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+      // exact phases: float rounding only; 4096 capped phases (44 056 Hz, a fractional rate): under 1e-3 of full scale
+      expect(worst).toBeLessThan(from === 44056 || from === 8000.5 ? 10 : 0.05);
+    }
+  });
+});
+
+describe('Mixer bounds', () => {
+  it('forgets a session idle for sessionIdleMs and refuses a new session beyond maxSessions', () => {
+    let now = 0;
+    const frames: MixerFrame[] = [];
+    const mixer = new Mixer((f) => frames.push(f), { maxSessions: 2, sessionIdleMs: 1000, now: () => now });
+    const req = (sessionId: string) => ({ provider: 'discord', tenant: 'demo', sessionId, stereo: new Int16Array(1920) });
+    expect(mixer.enqueue(req('a'))).toBe('queued'); // one frame: emitted at once, then idle
+    expect(mixer.enqueue(req('b'))).toBe('queued');
+    expect(mixer.enqueue(req('c'))).toBe('sessions_full');
+    now = 999;
+    expect(mixer.enqueue(req('c'))).toBe('sessions_full');
+    now = 1000;
+    expect(mixer.enqueue(req('c'))).toBe('queued');
+    expect(mixer.expired).toBe(2);
+    expect(mixer.sessionCount).toBe(1);
+    mixer.close();
+    expect(mixer.enqueue(req('d'))).toBe('closed');
+  });
+
+  it('MixerWorker refuses a request over maxBytes with an oversize error before decoding it, and a session beyond the bound as unavailable', async () => {
+    const rt = new RecordingRuntime();
+    const worker = new MixerWorker(rt, { maxBytes: 4000, mixer: { maxSessions: 1 } });
+    worker.start();
+    const route = { src: 't', provider: 'discord', tenant: 'demo' };
+    const fmt = { rate_hz: 48000, channels: 2, codec: 'pcm_s16le' } as const;
+    const big = makeEnvelope('voice.play.pcm', { session_id: 's', format: fmt, attachment: 0 }, route);
+    await expect(rt.handler!(big as Envelope, [new Uint8Array(4004)])).rejects.toMatchObject({ code: 'oversize', path: 'payload.attachment' });
+    const b64 = makeEnvelope('voice.play.pcm', { session_id: 's', format: fmt, data_b64: Buffer.alloc(6000).toString('base64') }, route);
+    await expect(rt.handler!(b64 as Envelope, [])).rejects.toMatchObject({ code: 'oversize', path: 'payload.data_b64' });
+    const ok = makeEnvelope('voice.play.pcm', { session_id: 's', format: fmt, attachment: 0 }, route);
+    await rt.handler!(ok as Envelope, [new Uint8Array(3840)]);
+    const other = makeEnvelope('voice.play.pcm', { session_id: 'other', format: fmt, attachment: 0 }, route);
+    await expect(rt.handler!(other as Envelope, [new Uint8Array(3840)])).rejects.toMatchObject({ code: 'unavailable' });
+    worker.stop();
   });
 });

@@ -35,9 +35,18 @@ export interface MixerOptions {
   frameMs: number;
   /** Most requests waiting per session; a new one beyond it is rejected. */
   maxQueued: number;
+  /** Most sessions with a queue; a request for a new session beyond it is rejected (after expiring idle ones). */
+  maxSessions: number;
+  /** A session with nothing to play for this long is forgotten (its seq starts over), in ms. */
+  sessionIdleMs: number;
+  /** Milliseconds on a monotonic clock (tests pass their own). */
+  now: () => number;
 }
 
-export const defaultMixerOptions: MixerOptions = { frameMs: FRAME_MS, maxQueued: 64 };
+export const defaultMixerOptions: MixerOptions = { frameMs: FRAME_MS, maxQueued: 64, maxSessions: 256, sessionIdleMs: 60_000, now: () => performance.now() };
+
+/** What became of an enqueued request. */
+export type EnqueueResult = 'queued' | 'queue_full' | 'sessions_full' | 'closed';
 
 interface SessionQueue {
   requests: MixerRequest[];
@@ -46,6 +55,8 @@ interface SessionQueue {
   seq: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   nextAt: number;
+  /** When the queue last ran dry (monotonic ms); undefined while playing. */
+  idleSince: number | undefined;
 }
 
 export class Mixer {
@@ -59,22 +70,44 @@ export class Mixer {
     this.options = { ...defaultMixerOptions, ...options };
   }
 
-  /** Appends a request to its session's queue; returns false when the queue is full. */
-  enqueue(request: MixerRequest): boolean {
-    if (this.closed) return false;
+  /** Sessions forgotten after idling `sessionIdleMs`. */
+  expired = 0;
+
+  /** Appends a request to its session's queue (or says why not). Idle sessions expire here. */
+  enqueue(request: MixerRequest): EnqueueResult {
+    if (this.closed) return 'closed';
+    const now = this.options.now();
+    this.expireIdle(now);
     const key = `${request.provider}/${request.tenant}/${request.sessionId}`;
     let q = this.sessions.get(key);
     if (!q) {
-      q = { requests: [], at: 0, seq: 0, timer: undefined, nextAt: 0 };
+      if (this.sessions.size >= this.options.maxSessions) return 'sessions_full';
+      q = { requests: [], at: 0, seq: 0, timer: undefined, nextAt: 0, idleSince: now };
       this.sessions.set(key, q);
     }
-    if (q.requests.length >= this.options.maxQueued) return false;
+    if (q.requests.length >= this.options.maxQueued) return 'queue_full';
     q.requests.push(request);
+    q.idleSince = undefined;
     if (!q.timer) {
       q.nextAt = performance.now();
       this.tick(q);
     }
-    return true;
+    return 'queued';
+  }
+
+  /** Sessions with a queue (playing or idle but not yet expired). */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Forgets sessions idle for `sessionIdleMs` or longer. */
+  expireIdle(now: number = this.options.now()): void {
+    for (const [key, q] of this.sessions) {
+      if (q.idleSince !== undefined && now - q.idleSince >= this.options.sessionIdleMs) {
+        this.sessions.delete(key);
+        this.expired++;
+      }
+    }
   }
 
   /** Requests waiting or playing, all sessions. */
@@ -108,7 +141,10 @@ export class Mixer {
     }
     this.emit({ provider: head.provider, tenant: head.tenant, sessionId: head.sessionId, playId: head.playId, seq: q.seq++, last, pcm });
     q.nextAt += this.options.frameMs;
-    if (q.requests.length === 0) return;
+    if (q.requests.length === 0) {
+      q.idleSince = this.options.now();
+      return;
+    }
     q.timer = setTimeout(() => this.tick(q), Math.max(0, q.nextAt - performance.now()));
   }
 }

@@ -23,31 +23,109 @@ export function toMonoFloat(pcm: Int16Array, channels: number): Float32Array {
   return out;
 }
 
-/** Resamples mono float samples from `fromRate` to `toRate`. */
-export function resampleMono(input: Float32Array, fromRate: number, toRate: number, options: Partial<ResampleOptions> = {}): Float32Array {
-  if (!(fromRate > 0) || !(toRate > 0)) throw new RangeError(`sample rates must be positive, got ${fromRate} → ${toRate}`);
-  if (fromRate === toRate) return input.slice();
-  const { halfTaps } = { ...defaultResampleOptions, ...options };
+/**
+ * A polyphase filter bank for one (fromRate, toRate, halfTaps): output sample j sits at input position
+ * x = j·M/L (L/M = toRate/fromRate in lowest terms), so its fractional part takes only L values. The
+ * windowed-sinc taps of each phase are computed once here instead of sin/cos per tap per sample.
+ * Phases are capped at `MAX_PHASES`; beyond it (odd rates such as 44 056 Hz) each output takes the
+ * nearest of that many phases, a timing error under 1/8192 of an input sample.
+ */
+interface FilterBank {
+  /** Output step in input samples, as the exact fraction step = M / L. */
+  up: number;
+  down: number;
+  phases: number;
+  /** Taps per phase: input samples from floor(x) − half + 1 to floor(x) + half. */
+  taps: number;
+  half: number;
+  /** phases × taps weights (0 outside the window). */
+  weights: Float64Array;
+}
+
+const MAX_PHASES = 4096;
+const banks = new Map<string, FilterBank>();
+/** Filter banks kept (one per rate pair in use); the oldest is dropped beyond this. */
+const MAX_BANKS = 16;
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+function filterBank(fromRate: number, toRate: number, halfTaps: number): FilterBank {
+  const key = `${fromRate}:${toRate}:${halfTaps}`;
+  const cached = banks.get(key);
+  if (cached) return cached;
+  const exact = Number.isInteger(fromRate) && Number.isInteger(toRate);
+  const g = exact ? gcd(fromRate, toRate) : 1;
+  const up = exact ? toRate / g : toRate;
+  const down = exact ? fromRate / g : fromRate;
+  const phases = exact && up <= MAX_PHASES ? up : MAX_PHASES;
   const ratio = toRate / fromRate;
-  const outLength = Math.round(input.length * ratio);
-  const out = new Float32Array(outLength);
   // Cut-off relative to the input rate: below both Nyquist frequencies.
   const cutoff = Math.min(1, ratio);
   const width = halfTaps / cutoff; // input samples on each side
-  for (let j = 0; j < outLength; j++) {
-    const x = j / ratio;
-    const start = Math.max(0, Math.ceil(x - width));
-    const end = Math.min(input.length - 1, Math.floor(x + width));
-    let acc = 0;
-    let norm = 0;
-    for (let i = start; i <= end; i++) {
-      const t = i - x;
+  const half = Math.ceil(width) + 1;
+  const taps = 2 * half;
+  const weights = new Float64Array(phases * taps);
+  for (let p = 0; p < phases; p++) {
+    const frac = p / phases;
+    for (let k = 0; k < taps; k++) {
+      const t = k - half + 1 - frac; // input sample position − x
+      if (Math.abs(t) > width) continue;
       const w = 0.5 + 0.5 * Math.cos((Math.PI * t) / width);
       const arg = Math.PI * cutoff * t;
-      const s = arg === 0 ? 1 : Math.sin(arg) / arg;
-      const k = s * w;
-      acc += input[i]! * k;
-      norm += k;
+      weights[p * taps + k] = (arg === 0 ? 1 : Math.sin(arg) / arg) * w;
+    }
+  }
+  const bank: FilterBank = { up, down, phases, taps, half, weights };
+  if (banks.size >= MAX_BANKS) banks.delete(banks.keys().next().value!);
+  banks.set(key, bank);
+  return bank;
+}
+
+/**
+ * Resamples mono float samples from `fromRate` to `toRate`: band-limited interpolation with a
+ * Hann-windowed sinc (cut-off at the lower of the two Nyquist frequencies), taps from a precomputed
+ * polyphase bank.
+ */
+export function resampleMono(input: Float32Array, fromRate: number, toRate: number, options: Partial<ResampleOptions> = {}): Float32Array {
+  if (!(fromRate > 0) || !(toRate > 0) || !Number.isFinite(fromRate) || !Number.isFinite(toRate)) throw new RangeError(`sample rates must be positive, got ${fromRate} → ${toRate}`);
+  if (fromRate === toRate) return input.slice();
+  const { halfTaps } = { ...defaultResampleOptions, ...options };
+  const bank = filterBank(fromRate, toRate, halfTaps);
+  const { up, down, phases, taps, half, weights } = bank;
+  const exactPhases = phases === up;
+  const outLength = Math.round(input.length * (toRate / fromRate));
+  const out = new Float32Array(outLength);
+  const last = input.length - 1;
+  for (let j = 0; j < outLength; j++) {
+    let base: number;
+    let p: number;
+    if (exactPhases) {
+      // x = j·down/up exactly, in integers
+      const n = j * down;
+      base = Math.floor(n / up);
+      p = n - base * up;
+    } else {
+      const x = (j * fromRate) / toRate;
+      base = Math.floor(x);
+      p = Math.round((x - base) * phases);
+      if (p === phases) {
+        p = 0;
+        base++;
+      }
+    }
+    const first = base - half + 1;
+    const row = p * taps;
+    let acc = 0;
+    let norm = 0;
+    const k0 = first < 0 ? -first : 0;
+    const k1 = first + taps - 1 > last ? last - first : taps - 1;
+    for (let k = k0; k <= k1; k++) {
+      const w = weights[row + k]!;
+      acc += input[first + k]! * w;
+      norm += w;
     }
     // Normalising by the kernel sum keeps DC gain at 1 near the edges too.
     out[j] = norm !== 0 ? acc / norm : 0;

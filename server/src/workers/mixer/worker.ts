@@ -3,7 +3,7 @@
  * playback queue per session, applies `gain_db`, and publishes `voice.play.pcm.out` 20 ms frames of
  * 48 kHz stereo in real time on the same provider/tenant (PCM as attachment 0).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { PrometheanError, voicePayloads, type Envelope, type PayloadOf } from '@promethean/shared';
 import { Mixer, type MixerFrame, type MixerOptions } from './mixer.ts';
@@ -22,6 +22,11 @@ export interface MixerWorkerOptions {
   dataDirs: string[];
   /** Largest request accepted, in seconds of audio. */
   maxSeconds: number;
+  /**
+   * Largest request accepted, in bytes of PCM (checked before decoding base64 or reading a file, so
+   * a huge request costs nothing). 32 MiB ≈ 175 s of 48 kHz stereo.
+   */
+  maxBytes: number;
   mixer: Partial<MixerOptions>;
 }
 
@@ -29,6 +34,7 @@ export const defaultMixerWorkerOptions: MixerWorkerOptions = {
   pattern: 'promethean.p.*.t.*.voice.play.pcm',
   dataDirs: [],
   maxSeconds: 300,
+  maxBytes: 32 * 1024 * 1024,
   mixer: {},
 };
 
@@ -69,21 +75,32 @@ export class MixerWorker {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(2 * i, true);
     const stereo = toStereo48k(samples, p.format.rate_hz, p.format.channels, p.gain_db ?? 0);
-    const ok = this.mixer.enqueue({ provider: env.provider, tenant: env.tenant, sessionId: p.session_id, playId: p.play_id, stereo });
-    if (!ok) throw new PrometheanError('oversize', `playback queue of session ${p.session_id} is full`);
+    const result = this.mixer.enqueue({ provider: env.provider, tenant: env.tenant, sessionId: p.session_id, playId: p.play_id, stereo });
+    if (result === 'queue_full') throw new PrometheanError('oversize', `playback queue of session ${p.session_id} is full`);
+    if (result === 'sessions_full') throw new PrometheanError('unavailable', `the mixer already plays for ${this.mixer.options.maxSessions} sessions`, { path: 'payload.session_id' });
+    if (result === 'closed') throw new PrometheanError('invalid_state', 'the mixer is stopped');
   }
 
   private async audio(p: PayloadOf<'voice.play.pcm'>, attachments: Uint8Array[]): Promise<Uint8Array> {
+    const max = this.options.maxBytes;
+    const tooBig = (bytes: number, path: string) => new PrometheanError('oversize', `play request of ${bytes} bytes exceeds ${max} bytes`, { path });
     if (p.attachment !== undefined) {
       const a = attachments[p.attachment];
       if (!a) throw new PrometheanError('bad_frame', `attachment ${p.attachment} is missing`, { path: 'payload.attachment' });
+      if (a.byteLength > max) throw tooBig(a.byteLength, 'payload.attachment');
       return a;
     }
-    if (p.data_b64 !== undefined) return new Uint8Array(Buffer.from(p.data_b64, 'base64'));
+    if (p.data_b64 !== undefined) {
+      const bytes = Math.floor((p.data_b64.length * 3) / 4);
+      if (bytes > max + 2) throw tooBig(bytes, 'payload.data_b64');
+      return new Uint8Array(Buffer.from(p.data_b64, 'base64'));
+    }
     const path = resolve(p.data_path!);
     if (!this.options.dataDirs.some((d) => path.startsWith(resolve(d) + sep))) {
       throw new PrometheanError('forbidden', `data_path ${path} is outside the mixer's data directories`, { path: 'payload.data_path' });
     }
+    const size = (await stat(path)).size;
+    if (size > max) throw tooBig(size, 'payload.data_path');
     return new Uint8Array(await readFile(path));
   }
 

@@ -10,6 +10,10 @@ export interface AgentBus {
   subscribe(pattern: string, handler: BusHandler): () => void;
   /** Frames waiting to be sent (for health's queue depth). */
   readonly queueDepth?: number;
+  /** Bytes the connection has accepted but not yet written (a lagging hub makes it grow). */
+  readonly bufferedBytes?: number;
+  /** Sends an already encoded frame (see `BusClient.publishEncoded`); absent where the bus cannot. */
+  publishEncoded?(frame: Uint8Array): void;
 }
 
 /** The hub's BusClient as an agent's bus; its send queue counts as the agent's queue depth. */
@@ -20,5 +24,9 @@ export function agentBusFrom(client: BusClient): AgentBus {
     get queueDepth() {
       return client.stats.queued;
     },
+    get bufferedBytes() {
+      return client.bufferedAmount;
+    },
+    publishEncoded: (frame) => client.publishEncoded(frame),
   };
 }
