@@ -19,3 +19,5 @@ export { trustCertificateInProcess } from './tls/trust.ts';
 export { runStandinCommand, fixtureSpeakers, parseStandinFlags, STANDIN_USAGE } from './cli.ts';
 export { alignedNcc, nccAtLag, monoFromS16Stereo } from './testing/ncc.ts';
 export { createDaveExtension } from './dave/index.ts';
+export * as text from './text/index.ts';
+export type { StandinText, StandinTextOptions, PostInput, TextMessage, TextChannel, RateLimiter } from './text/index.ts';

@@ -19,6 +19,13 @@ import { StandinConfigError } from './util/errors.ts';
 import { Prng } from './util/prng.ts';
 import { VoiceServer } from './voice/server.ts';
 import { World } from './world.ts';
+import { StandinText } from './text/text.ts';
+import type { StandinTextOptions } from './text/text.ts';
+
+/** Messages of history in #general of the demo world (autoplay). */
+export const DEMO_HISTORY = 200;
+/** How often a simulated author posts in #general of the demo world, ms. */
+export const DEMO_AUTHOR_INTERVAL_MS = 10_000;
 
 export interface Standin {
   /** REST base for `new Client({ rest: { api: standin.restApi } })`. */
@@ -38,6 +45,8 @@ export interface Standin {
   readonly guildId: string;
   readonly voiceChannelId: string;
   readonly textChannelId: string;
+  /** The text world: seed history, post, edit, delete, threads, forums, live authors, rate limits. */
+  readonly text: StandinText;
   readonly speakers: SpeakerManager;
   readonly sendLog: SendLog;
   readonly faults: Faults;
@@ -65,7 +74,7 @@ function validate(o: StandinOptions): void {
   }
 }
 
-export async function startStandin(input: Partial<StandinOptions> = {}): Promise<Standin> {
+export async function startStandin(input: Partial<StandinOptions> & { text?: Partial<StandinTextOptions> } = {}): Promise<Standin> {
   const options: StandinOptions = { ...defaultStandinOptions, ...input, impairment: { ...defaultStandinOptions.impairment, ...input.impairment } };
   validate(options);
   const log = options.log;
@@ -94,8 +103,11 @@ export async function startStandin(input: Partial<StandinOptions> = {}): Promise
     channelId: world.voiceChannelId,
   });
   let gateway: GatewayServer;
+  let cdnBase = '';
+  const text = new StandinText(world, () => cdnBase, input.text);
   try {
-    gateway = await GatewayServer.start(world, voice, { host: options.host, port: options.port, heartbeatIntervalMs: options.gatewayHeartbeatMs, voiceEndpointHost: options.voiceEndpointHost }, log);
+    gateway = await GatewayServer.start(world, voice, { host: options.host, port: options.port, heartbeatIntervalMs: options.gatewayHeartbeatMs, voiceEndpointHost: options.voiceEndpointHost, text }, log);
+    cdnBase = gateway.cdnBase;
   } catch (error) {
     await voice.close();
     throw error;
@@ -119,6 +131,7 @@ export async function startStandin(input: Partial<StandinOptions> = {}): Promise
     guildId: world.guildId,
     voiceChannelId: world.voiceChannelId,
     textChannelId: world.textChannelId,
+    text,
     speakers,
     sendLog: speakers.sendLog,
     faults,
@@ -135,6 +148,7 @@ export async function startStandin(input: Partial<StandinOptions> = {}): Promise
       closing ??= (async () => {
         closed = true;
         speakers.close();
+        text.close();
         await gateway.close();
         await voice.close();
         return recorder?.close() ?? [];
@@ -149,6 +163,12 @@ export async function startStandin(input: Partial<StandinOptions> = {}): Promise
     throw error;
   }
   if (options.autoplay) for (const s of speakers.list()) void speakers.play(s.name, { loop: options.loop, pauseMs: options.loopPauseMs });
+  // The demo world (`promethean standin`, and `promethean start` without a token, autoplay): #general
+  // has some history to backfill, and simulated authors post there live.
+  if (options.autoplay) {
+    text.seedHistory(world.textChannelId, DEMO_HISTORY);
+    text.startAuthors({ intervalMs: DEMO_AUTHOR_INTERVAL_MS });
+  }
   log(`stand-in ready: REST ${standin.restApi}, CDN ${standin.cdnBase}, voice ${standin.voiceEndpoint}, udp ${standin.udpPort}, cert ${standin.certPath}`);
   return standin;
 }

@@ -91,6 +91,17 @@ export class World extends EventEmitter<WorldEvents> {
   /** Guild member fields by user id (everyone in `users` is a member). */
   readonly members = new Map<string, StandinMember>();
   readonly voiceStates = new Map<string, StandinVoiceState>();
+  /**
+   * Makes joins to the voice channel fail as Discord refuses them: `no_connect_permission` (@everyone
+   * is denied CONNECT on the channel) or `channel_full` (user limit 1, taken by a listener). The
+   * channel payload says so (read by clients at GUILD_CREATE: set it before they log in) and a bot's
+   * op 4 join gets no answer, as on Discord. Undefined: joins work.
+   */
+  voiceJoinRefusal: 'no_connect_permission' | 'channel_full' | undefined = undefined;
+  /** Extra guild channels (the text world adds its channels here). */
+  readonly channelSources: (() => Record<string, unknown>[])[] = [];
+  /** Active threads listed in GUILD_CREATE. */
+  readonly threadSources: (() => Record<string, unknown>[])[] = [];
   readonly #ids: SnowflakeGenerator;
   readonly #botsByToken = new Map<string, StandinUser>();
 
@@ -228,11 +239,22 @@ export class World extends EventEmitter<WorldEvents> {
     return { ...state, member: user ? this.memberPayload(user) : undefined };
   }
 
+  /** The voice channel's user limit and overwrites under {@link voiceJoinRefusal}. */
+  #voiceRefusalFields(): Record<string, unknown> {
+    if (this.voiceJoinRefusal === 'no_connect_permission') {
+      // deny CONNECT (1 << 20) to @everyone (the role whose id is the guild's)
+      return { user_limit: 0, permission_overwrites: [{ id: this.guildId, type: 0, allow: '0', deny: String(1 << 20) }] };
+    }
+    if (this.voiceJoinRefusal === 'channel_full') return { user_limit: Math.max(1, [...this.voiceStates.values()].filter((v) => v.channel_id === this.voiceChannelId).length) };
+    return { user_limit: 0 };
+  }
+
   channelsPayload(): Record<string, unknown>[] {
     const base = { guild_id: this.guildId, permission_overwrites: [], parent_id: null, nsfw: false };
     return [
       { ...base, id: this.textChannelId, type: 0, name: 'general', position: 0, topic: null, last_message_id: null, rate_limit_per_user: 0 },
-      { ...base, id: this.voiceChannelId, type: 2, name: this.channelName, position: 1, bitrate: 64_000, user_limit: 0, rtc_region: null, video_quality_mode: 1 },
+      { ...base, ...this.#voiceRefusalFields(), id: this.voiceChannelId, type: 2, name: this.channelName, position: 1, bitrate: 64_000, rtc_region: null, video_quality_mode: 1 },
+      ...this.channelSources.flatMap((source) => source()),
     ];
   }
 
@@ -283,7 +305,7 @@ export class World extends EventEmitter<WorldEvents> {
       member_count: this.users.size,
       members,
       channels: this.channelsPayload(),
-      threads: [],
+      threads: this.threadSources.flatMap((source) => source()),
       presences: [],
       // Voice states lack guild_id here; each carries its member, as VOICE_STATE_UPDATE does.
       voice_states: [...this.voiceStates.values()].map(({ guild_id: _g, ...rest }) => {

@@ -9,6 +9,8 @@ import type { World } from '../world.ts';
 import { handleCdn } from '../cdn/routes.ts';
 import type { CdnContext } from '../cdn/routes.ts';
 import { PresenceLog } from './presence.ts';
+import { wireTextDispatch } from '../text/dispatch.ts';
+import type { StandinText } from '../text/text.ts';
 import { GatewaySession, Intent } from './session.ts';
 import type { GatewayContext } from './session.ts';
 
@@ -18,6 +20,8 @@ export interface GatewayServerOptions {
   heartbeatIntervalMs: number;
   /** Host name put in VOICE_SERVER_UPDATE's endpoint (the certificate covers localhost and 127.0.0.1). */
   voiceEndpointHost: string;
+  /** The text world (routes, attachments, rate limits, message dispatches). */
+  text?: StandinText;
 }
 
 export class GatewayServer {
@@ -33,7 +37,8 @@ export class GatewayServer {
   private constructor(http: Server, world: World, voice: VoiceServer, options: GatewayServerOptions, log: (m: string) => void) {
     this.#http = http;
     this.#host = options.host;
-    this.rest = { world, gatewayUrl: () => this.gatewayUrl, counters: { requests: 0, notFound: 0, unauthorized: 0 } };
+    const text = options.text;
+    this.rest = { world, gatewayUrl: () => this.gatewayUrl, counters: { requests: 0, notFound: 0, unauthorized: 0 }, ...(text ? { text } : {}) };
     this.gateway = {
       world,
       voice,
@@ -47,18 +52,23 @@ export class GatewayServer {
         for (const s of this.#sessions) if (s !== from && s.user && s.open && s.has(Intent.GuildPresences)) s.dispatch('PRESENCE_UPDATE', d);
       },
       log: (m) => log(`[gateway] ${m}`),
+      ...(text ? { disallowedIntents: () => (text.options.messageContentIntent ? 0 : Intent.MessageContent) } : {}),
     };
     this.cdn = { world, counters: { served: 0, notFound: 0, badRequest: 0 } };
     http.on('request', (req, res) => {
+      if (text?.cdn.handle(req, res)) return;
       if (!handleCdn(this.cdn, req, res)) handleRest(this.rest, req, res);
     });
     this.#wss = new WebSocketServer({ server: http, maxPayload: 1 << 20 });
     this.#wss.on('connection', (ws) => {
       this.gateway.counters.connections++;
+      // Sessions gone longer than the resume window can no longer be resumed: forget them (bounded map).
+      for (const [id, s] of this.gateway.resumable) if (!s.receiving) this.gateway.resumable.delete(id);
       const session = new GatewaySession(this.gateway, ws);
       this.#sessions.add(session);
       ws.on('close', () => this.#sessions.delete(session));
     });
+    if (text) wireTextDispatch(text, () => this.gateway.resumable.values());
     world.on('voiceStateUpdate', (state) => this.broadcast('VOICE_STATE_UPDATE', world.voiceStatePayload(state)));
     // GUILD_MEMBER_ADD needs the privileged GUILD_MEMBERS intent.
     world.on('memberAdd', (user) => this.broadcast('GUILD_MEMBER_ADD', { guild_id: world.guildId, ...world.memberPayload(user) }, Intent.GuildMembers));

@@ -13,7 +13,12 @@ import { parsePresence } from './presence.ts';
 import type { PresenceLog } from './presence.ts';
 
 /** Gateway intent bits the stand-in looks at. */
-export const Intent = { Guilds: 1 << 0, GuildMembers: 1 << 1, GuildVoiceStates: 1 << 7, GuildPresences: 1 << 8 } as const;
+export const Intent = { Guilds: 1 << 0, GuildMembers: 1 << 1, GuildVoiceStates: 1 << 7, GuildPresences: 1 << 8, GuildMessages: 1 << 9, MessageContent: 1 << 15 } as const;
+
+/** Dispatches kept per session for replay on Resume (older ones cannot be resumed past). */
+export const REPLAY_BUFFER = 4096;
+/** How long a disconnected session keeps collecting dispatches for a Resume, ms. */
+export const RESUME_WINDOW_MS = 60_000;
 
 export interface GatewayContext {
   world: World;
@@ -24,9 +29,11 @@ export interface GatewayContext {
   gatewayUrl(): string;
   /** Sessions that can be resumed, by session id. */
   resumable: Map<string, GatewaySession>;
-  counters: { connections: number; malformed: number; unknownOps: number; resumes: number; internalErrors: number };
+  counters: { connections: number; malformed: number; unknownOps: number; resumes: number; internalErrors: number; replayed?: number };
   /** Presences received from bots (Identify `presence`, op 3). */
   presence: PresenceLog;
+  /** Privileged intents the application may not use (Identify asking for one closes 4014). */
+  disallowedIntents?: () => number;
   /** Sends PRESENCE_UPDATE to the other identified sessions that asked for GUILD_PRESENCES. */
   relayPresence(from: GatewaySession, d: unknown): void;
   log(message: string): void;
@@ -39,6 +46,10 @@ export class GatewaySession {
   intents = 0;
   #ws: WebSocket;
   #seq = 0;
+  /** Recent dispatches, replayed on Resume (bounded by REPLAY_BUFFER). */
+  #sent: { s: number; t: string; d: unknown }[] = [];
+  /** When the socket closed (0 while open). */
+  #closedAt = 0;
   readonly #ctx: GatewayContext;
 
   constructor(ctx: GatewayContext, ws: WebSocket) {
@@ -58,6 +69,7 @@ export class GatewaySession {
       }
     });
     ws.on('error', () => undefined);
+    ws.on('close', () => (this.#closedAt = Date.now()));
     this.#send({ op: GatewayOp.Hello, d: { heartbeat_interval: this.#ctx.heartbeatIntervalMs, _trace: ['["standin",{"micros":0}]'] }, s: null, t: null });
   }
 
@@ -71,7 +83,27 @@ export class GatewaySession {
 
   dispatch(t: string, d: unknown): void {
     this.#seq++;
+    this.#sent.push({ s: this.#seq, t, d });
+    if (this.#sent.length > REPLAY_BUFFER) this.#sent.splice(0, this.#sent.length - REPLAY_BUFFER);
     this.#send({ op: GatewayOp.Dispatch, t, s: this.#seq, d });
+  }
+
+  /** The last sequence number dispatched. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /**
+   * Whether dispatches should still go to this session: open, or closed less than RESUME_WINDOW_MS
+   * ago and not taken over (they are kept for replay when the client resumes).
+   */
+  get receiving(): boolean {
+    return this.user !== undefined && (this.#closedAt === 0 || Date.now() - this.#closedAt < RESUME_WINDOW_MS);
+  }
+
+  /** Cuts the connection without a close frame (as a network failure does); the session stays resumable. */
+  drop(): void {
+    this.#ws.terminate();
   }
 
   close(code: number, reason = ''): void {
@@ -111,8 +143,10 @@ export class GatewaySession {
     if (this.user) return this.close(4005, 'Already authenticated.');
     if (typeof d.token !== 'string' || d.token.length === 0) return this.close(4004, 'Authentication failed.');
     const { world } = this.#ctx;
+    const intents = typeof d.intents === 'number' && Number.isInteger(d.intents) ? d.intents : 0;
+    if ((intents & (this.#ctx.disallowedIntents?.() ?? 0)) !== 0) return this.close(4014, 'Disallowed intent(s).');
     this.user = world.botForToken(d.token);
-    this.intents = typeof d.intents === 'number' && Number.isInteger(d.intents) ? d.intents : 0;
+    this.intents = intents;
     const presence = d.presence === undefined || d.presence === null ? undefined : parsePresence(d.presence);
     if (presence) this.#ctx.presence.record({ ...presence, userId: this.user.id, source: 'identify', at: Date.now() });
     this.#ctx.resumable.set(this.sessionId, this);
@@ -149,9 +183,20 @@ export class GatewaySession {
     this.user = previous.user;
     this.intents = previous.intents;
     this.#seq = previous.#seq;
+    this.#sent = previous.#sent;
     previous.user = undefined;
     previous.close(4000, 'session resumed on another connection');
     this.#ctx.resumable.set(this.sessionId, this);
+    // Replay what the client missed (Discord sends the missed events, then RESUMED).
+    const from = typeof d.seq === 'number' ? d.seq : 0;
+    const oldest = this.#sent[0]?.s ?? this.#seq + 1;
+    if (from < oldest - 1) {
+      this.user = undefined;
+      this.#send({ op: GatewayOp.InvalidSession, d: false });
+      return;
+    }
+    for (const e of this.#sent) if (e.s > from) this.#send({ op: GatewayOp.Dispatch, t: e.t, s: e.s, d: e.d });
+    this.#ctx.counters.replayed = (this.#ctx.counters.replayed ?? 0) + this.#sent.filter((e) => e.s > from).length;
     this.dispatch('RESUMED', { _trace: ['["standin",{"micros":0}]'] });
   }
 
@@ -182,6 +227,7 @@ export class GatewaySession {
       return;
     }
     if (channelId !== world.voiceChannelId) return;
+    if (world.voiceJoinRefusal !== undefined) return; // refused (no CONNECT, or full): Discord does not answer
     world.setVoiceChannel(this.user.id, world.voiceChannelId, this.sessionId, { selfMute: d.self_mute === true, selfDeaf: d.self_deaf === true });
     const token = voice.grant(this.user.id, this.sessionId);
     this.dispatch('VOICE_SERVER_UPDATE', { token, guild_id: world.guildId, endpoint: this.#ctx.voiceEndpoint() });

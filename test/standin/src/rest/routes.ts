@@ -4,24 +4,23 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { World } from '../world.ts';
+import { handleTextRoute, isTextRoute } from '../text/routes.ts';
+import type { StandinText } from '../text/text.ts';
 
 export interface RestContext {
   world: World;
   /** ws:// URL of the main gateway (no query string: discord.js appends `?v=10&encoding=json`). */
   gatewayUrl(): string;
   counters: { requests: number; notFound: number; unauthorized: number };
+  /** The text world: its routes, and the rate limits every authenticated route is held to. */
+  text?: StandinText;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'x-ratelimit-limit': '50',
-    'x-ratelimit-remaining': '49',
-    'x-ratelimit-reset-after': '1',
-    'x-ratelimit-bucket': 'standin',
-  });
+  // Rate-limit headers come from the limiter when it ran (text world present).
+  const limits = res.hasHeader('x-ratelimit-bucket') || res.hasHeader('x-ratelimit-global') ? {} : { 'x-ratelimit-limit': '50', 'x-ratelimit-remaining': '49', 'x-ratelimit-reset-after': '1', 'x-ratelimit-bucket': 'standin' };
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...limits });
   res.end(text);
 }
 
@@ -42,6 +41,19 @@ export function handleRest(ctx: RestContext, req: IncomingMessage, res: ServerRe
     return json(res, 401, { message: '401: Unauthorized', code: 0 });
   }
   const bot = world.botForToken(auth);
+  const method = req.method ?? 'GET';
+  if (ctx.text) {
+    const decision = ctx.text.limits.take(bot.id, method, route);
+    for (const [k, v] of Object.entries(decision.headers)) res.setHeader(k, v);
+    if (!decision.ok) return json(res, 429, decision.body);
+    if (isTextRoute(method, route, ctx.text)) {
+      handleTextRoute(ctx.text, bot, method, route, url.searchParams, req, res).catch(() => {
+        if (!res.headersSent) json(res, 500, { message: '500: Internal Server Error', code: 0 });
+        else res.destroy();
+      });
+      return;
+    }
+  }
   if (req.method === 'GET') {
     if (route === '/gateway/bot') {
       return json(res, 200, {

@@ -1,0 +1,52 @@
+/**
+ * Entry of a `discord-gateway` process (one per provider × tenant, started by `promethean start`).
+ * Exits 78 (configuration error) when the intents are missing, after its health said why.
+ */
+import { readFile } from 'node:fs/promises';
+import { BusClient } from '@promethean/shared';
+import { agentBusFrom, runAsProgram, untilStopped } from '@promethean/shared/node';
+import { loadTenantAccess } from '../discord-rest/credentials.ts';
+import { parseDiscordGatewayEnv } from './config.ts';
+import { DISCORD_GATEWAY_MANIFEST, GatewayFatalError, startDiscordGateway } from './index.ts';
+
+export const EXIT_CONFIG = 78;
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = parseDiscordGatewayEnv(process.env);
+  } catch (error) {
+    console.error(`discord-gateway: ${(error as Error).message}`);
+    return 2;
+  }
+  const access = await loadTenantAccess(DISCORD_GATEWAY_MANIFEST, config.PROMETHEAN_PROVIDERS_FILE, config.PROMETHEAN_PROVIDER, config.PROMETHEAN_TENANT, process.env);
+  const bus = new BusClient({ url: config.PROMETHEAN_HUB_URL, token: (await readFile(config.PROMETHEAN_AGENT_TOKEN_FILE, 'utf8')).trim() });
+  await bus.connect();
+  let running;
+  try {
+    running = await startDiscordGateway({
+      bus: agentBusFrom(bus),
+      agentId: config.PROMETHEAN_AGENT_ID,
+      provider: config.PROMETHEAN_PROVIDER,
+      tenant: config.PROMETHEAN_TENANT,
+      botToken: access.botToken,
+      allows: access.allows,
+      apiBase: config.DISCORD_API_BASE,
+      logLevel: config.PROMETHEAN_LOG_LEVEL,
+      buildSha: config.PROMETHEAN_BUILD_SHA,
+    });
+  } catch (error) {
+    if (!(error instanceof GatewayFatalError)) throw error;
+    console.error(`discord-gateway: fatal: ${error.message}`);
+    await new Promise((r) => setTimeout(r, 200)); // let the health and error envelopes go out
+    bus.close();
+    return EXIT_CONFIG;
+  }
+  process.send?.({ type: 'ready', user_id: running.client.user?.id ?? null });
+  await untilStopped();
+  await running.close();
+  bus.close();
+  return 0;
+}
+
+runAsProgram(import.meta.url, 'discord-gateway', main);
