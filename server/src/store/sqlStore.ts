@@ -26,6 +26,11 @@ import { z } from 'zod';
 const TenantIdSchema = z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must match [a-z0-9_-]+');
 const ListLimitSchema = z.number().int().min(1).max(10_000);
 import { AuditLog } from './audit-log.ts';
+import { TextIndex } from './text-index.ts';
+import type {
+  AttachmentInput, AttachmentPutResult, AttachmentRow, BackfillJobInput, BackfillJobRow, BackfillJobUpdate, EditResult,
+  IndexMessageInput, IndexedMessageRow, MessageEdit, TextSearchQuery,
+} from './text-index.ts';
 import { AUDIT_KEY_BYTES } from './audit-chain.ts';
 
 export interface SqlStoreOptions {
@@ -46,6 +51,7 @@ export class SqlStore implements Store {
   #closing: Promise<void> | undefined;
   #iterativeScan: boolean | undefined;
   readonly #audit: AuditLog;
+  readonly #text: TextIndex;
   /** The SQL client; for tests and benchmarks that must reach past the interface. */
   readonly sql: SqlClient;
 
@@ -55,6 +61,7 @@ export class SqlStore implements Store {
     this.capabilities = Object.freeze({ ...capabilities });
     this.#options = { ...defaultSqlStoreOptions, ...options };
     this.#audit = new AuditLog(sql);
+    this.#text = new TextIndex(sql, this.#options.batchSize, () => this.#counters.rejectedInputs++);
   }
 
   /** Asks the database what it can do (pgvector available?). */
@@ -254,6 +261,54 @@ export class SqlStore implements Store {
         return r.rows.map((row) => ({ message: toMessageRow(row), distance: Number(row.distance) }));
       });
     });
+  }
+
+  indexMessages(rows: readonly IndexMessageInput[]): Promise<UpsertResult> {
+    return this.#run('indexMessages', () => this.#text.indexMessages(rows));
+  }
+
+  getIndexedMessage(key: MessageKey): Promise<IndexedMessageRow | undefined> {
+    return this.#run('getIndexedMessage', () => this.#text.getIndexedMessage(key));
+  }
+
+  editMessage(edit: MessageEdit): Promise<EditResult> {
+    return this.#run('editMessage', () => this.#text.editMessage(edit));
+  }
+
+  markMessagesDeleted(scope: TenantScope, ids: readonly string[], at?: Date): Promise<number> {
+    return this.#run('markMessagesDeleted', () => this.#text.markMessagesDeleted(scope, ids, at));
+  }
+
+  purgeMessagesBefore(scope: TenantScope, cutoff: Date | string): Promise<number> {
+    return this.#run('purgeMessagesBefore', () => this.#text.purgeMessagesBefore(scope, cutoff));
+  }
+
+  searchMessageText(query: TextSearchQuery): Promise<IndexedMessageRow[]> {
+    return this.#run('searchMessageText', () => this.#text.searchMessageText(query));
+  }
+
+  putAttachment(attachment: AttachmentInput): Promise<AttachmentPutResult> {
+    return this.#run('putAttachment', () => this.#text.putAttachment(attachment));
+  }
+
+  getAttachment(key: MessageKey): Promise<AttachmentRow | undefined> {
+    return this.#run('getAttachment', () => this.#text.getAttachment(key));
+  }
+
+  createBackfillJob(job: BackfillJobInput): Promise<{ created: boolean; job: BackfillJobRow }> {
+    return this.#run('createBackfillJob', () => this.#text.createBackfillJob(job));
+  }
+
+  getBackfillJob(key: TenantScope & { job_id: string }): Promise<BackfillJobRow | undefined> {
+    return this.#run('getBackfillJob', () => this.#text.getBackfillJob(key));
+  }
+
+  updateBackfillJob(update: BackfillJobUpdate): Promise<BackfillJobRow | undefined> {
+    return this.#run('updateBackfillJob', () => this.#text.updateBackfillJob(update));
+  }
+
+  listRunningBackfillJobs(limit?: number): Promise<BackfillJobRow[]> {
+    return this.#run('listRunningBackfillJobs', () => this.#text.listRunningBackfillJobs(limit));
   }
 
   close(): Promise<void> {

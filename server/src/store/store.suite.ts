@@ -11,6 +11,7 @@ import { GENESIS_HASH, auditHash } from './audit-chain.ts';
 import { StoreInputError } from './errors.ts';
 import { loadMigrations } from './migrate.ts';
 import { seededRandom } from '../../../test/support/prng.ts';
+import { runTextIndexSuite } from './text-index.suite.ts';
 
 export interface StoreSuiteOptions {
   /** What `capabilities.vector` must be; undefined accepts either (and tests vectors where present). */
@@ -61,6 +62,8 @@ export function runStoreSuite(name: string, create: () => Promise<SqlStore>, opt
     afterAll(async () => {
       await store?.close();
     });
+
+    runTextIndexSuite(() => store);
 
     it('migrate() applies every migration file once in version order, and a second call is a no-op', async () => {
       const files = await loadMigrations();

@@ -7,7 +7,16 @@
  */
 import type { MessageInput, TranscriptSegmentInput, AuditInput, TokenInput, TokenScope } from './schemas.ts';
 
+import type {
+  AttachmentInput, AttachmentPutResult, AttachmentRow, BackfillJobInput, BackfillJobRow, BackfillJobUpdate, EditResult,
+  IndexMessageInput, IndexedMessageRow, MessageEdit, TextSearchQuery,
+} from './text-index.ts';
+
 export type { MessageInput, TranscriptSegmentInput, AuditInput, TokenInput, TokenScope };
+export type {
+  AttachmentInput, AttachmentPutResult, AttachmentRow, BackfillJobInput, BackfillJobRow, BackfillJobUpdate, EditResult,
+  IndexMessageInput, IndexedMessageRow, MessageEdit, TextSearchQuery,
+};
 
 /** The dimension of `message_embeddings.embedding` (the bundled Universal Sentence Encoder lite is 512-d). */
 export const EMBEDDING_DIMENSIONS = 512;
@@ -246,6 +255,32 @@ export interface Store {
   setMessageEmbedding(key: MessageKey, vector: ArrayLike<number>, model: string): Promise<boolean>;
   /** The `k` messages of a tenant nearest to `vector` by cosine distance. UnsupportedError without pgvector. */
   searchMessages(scope: TenantScope, vector: ArrayLike<number>, k: number): Promise<MessageMatch[]>;
+
+  // The text index (migration 005; see text-index.ts).
+  /**
+   * Bulk path of the indexers: like `upsertMessages` plus `thread_id`, but a conflict never clears a
+   * deletion mark and never replaces a newer edit with older content.
+   */
+  indexMessages(rows: readonly IndexMessageInput[]): Promise<UpsertResult>;
+  getIndexedMessage(key: MessageKey): Promise<IndexedMessageRow | undefined>;
+  /** Applies an edit seen live unless the stored row holds one at least as new. */
+  editMessage(edit: MessageEdit): Promise<EditResult>;
+  /** Marks messages deleted (they stay, so a late backfill cannot revive them); returns how many were marked. */
+  markMessagesDeleted(scope: TenantScope, ids: readonly string[], at?: Date): Promise<number>;
+  /** Retention: deletes a tenant's messages created before `cutoff`; returns how many. */
+  purgeMessagesBefore(scope: TenantScope, cutoff: Date | string): Promise<number>;
+  /** Exact-phrase (case-insensitive) search within one tenant, optionally some guilds / channels; newest first. */
+  searchMessageText(query: TextSearchQuery): Promise<IndexedMessageRow[]>;
+  /** Records an attachment; a `stored` one adds its blob row unless that sha-256 is already known. */
+  putAttachment(attachment: AttachmentInput): Promise<AttachmentPutResult>;
+  getAttachment(key: MessageKey): Promise<AttachmentRow | undefined>;
+  /** Creates a running job; a known job id is returned as stored (`created: false`). */
+  createBackfillJob(job: BackfillJobInput): Promise<{ created: boolean; job: BackfillJobRow }>;
+  getBackfillJob(key: TenantScope & { job_id: string }): Promise<BackfillJobRow | undefined>;
+  /** Saves a job's cursor and counts (after each page) or its end. */
+  updateBackfillJob(update: BackfillJobUpdate): Promise<BackfillJobRow | undefined>;
+  /** Jobs of every tenant still running: what a restarted indexer resumes. */
+  listRunningBackfillJobs(limit?: number): Promise<BackfillJobRow[]>;
 
   /** Idempotent; waits for calls in flight, then closes the database. Later calls throw InvalidStateError. */
   close(): Promise<void>;
