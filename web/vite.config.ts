@@ -19,6 +19,8 @@ export default defineConfig({
     sourcemap: false,
     modulePreload: { polyfill: false },
   },
+  // Module workers with their own chunks (the analysis worker loads onnxruntime-web lazily).
+  worker: { format: 'es' },
   server: {
     proxy: {
       '/api': { target: hub, changeOrigin: false },

@@ -12,12 +12,14 @@ import { defaultSpeakerPrefs, mixOutputs, type SpeakerPrefs } from './media/mix.
 import { createBrowserDevice } from './media/mediasoup/browser-device.ts';
 import { createMediasoupSession } from './media/mediasoup/session.ts';
 import { createSdpSession } from './media/peer.ts';
+import type { OnReceiver } from './media/media-session.ts';
 import { httpSignalling } from './media/signalling.ts';
 import { BusConnection, busUrl, intentPattern } from './net/bus.ts';
 import type { FetchLike } from './net/http.ts';
 import { pruneRoster, reduceRoster, ROSTER_INTENTS } from './state/roster.ts';
 import { firstLiveSession, groupSessions, listenTarget } from './state/select.ts';
 import { createConsoleState, type ConsoleActions, type ConsoleModel } from './state/store.ts';
+import { createAnalysis } from './analysis-root.ts';
 import { installTestHooks } from './test-hooks.ts';
 import { backoffDelay } from './util/backoff.ts';
 
@@ -31,10 +33,13 @@ const browserFetch: FetchLike = (input, init) => fetch(input, init);
 export function createConsole(): ConsoleModel & { start(loginToken: string | null): Promise<void> } {
   const state = createConsoleState();
   const graph = new AudioGraph();
+  // Bound once the analysis exists (below): replay capture attaches to each receiver before its first frame.
+  let receiverHook: OnReceiver | undefined;
+  const onReceiver: OnReceiver = (userId, mid, receiver) => receiverHook?.(userId, mid, receiver);
   const listener = new Listener({
     signalling: httpSignalling(browserFetch),
     // The offer's kind picks the handshake: werift sends SDP, mediasoup its client's parameters.
-    createSession: (kind) => (kind === 'mediasoup' ? createMediasoupSession({ createDevice: createBrowserDevice }) : createSdpSession()),
+    createSession: (kind) => (kind === 'mediasoup' ? createMediasoupSession({ createDevice: createBrowserDevice, onReceiver }) : createSdpSession({ onReceiver })),
     target: (sessionId) => {
       const roster = state.roster.peek();
       return listenTarget(roster, roster.sessions[sessionId]);
@@ -87,7 +92,12 @@ export function createConsole(): ConsoleModel & { start(loginToken: string | nul
     if (!visible) state.selected.value = firstLiveSession(groups, now);
   });
 
+  let bus: BusConnection | undefined;
+  const analysis = createAnalysis({ state, graph, listener, fetch: browserFetch, bus: () => bus, notify });
+  receiverHook = analysis.attachReceiver;
+
   installTestHooks({
+    analysis: analysis.hooks,
     tracks: () => graph.tracks(),
     analyse: (userId, hz) => graph.analyse(userId, hz),
     status: () => {
@@ -96,7 +106,6 @@ export function createConsole(): ConsoleModel & { start(loginToken: string | nul
     },
   });
 
-  let bus: BusConnection | undefined;
   let ticker: ReturnType<typeof setInterval> | undefined;
 
   function signOut(message: string): void {
@@ -185,5 +194,5 @@ export function createConsole(): ConsoleModel & { start(loginToken: string | nul
     }
   }
 
-  return { state, actions, start };
+  return { state, actions, analysis: { state: analysis.state, actions: analysis.actions }, start };
 }

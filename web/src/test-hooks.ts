@@ -7,9 +7,16 @@
  *   status()            → { bus, audio, session_id } as the header shows them
  * Not an API for anything else; it exposes no token and changes nothing.
  */
+import type { AnalysisTestHooks } from './analysis-root.ts';
 import type { TrackInfo } from './media/audio-graph.ts';
 
 export interface PrometheanTestHooks {
+  /**
+   * The browser analysis: `peek(userId, hz)` (the newest spectrogram column's loudest row and the row
+   * holding `hz`), `stats()` (VAD and frame timings), `capture()` (replay rings), `segments(userId)`,
+   * `lastExport()` (the last evidence sidecar).
+   */
+  analysis: AnalysisTestHooks;
   tracks(): TrackInfo[];
   analyse(userId: string, hz: number): number;
   status(): { bus: string; audio: string; session_id: string | null };

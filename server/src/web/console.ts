@@ -17,7 +17,7 @@ const NOT_BUILT = `<!doctype html><html lang="en"><meta charset="utf-8"><title>P
 
 /** Security headers for the console: same-origin everything, no framing, no referrer leaks. */
 const HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'self'; img-src 'self' http: https: data: blob:; media-src 'self' blob:; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'content-security-policy': "default-src 'self'; img-src 'self' http: https: data: blob:; media-src 'self' blob:; connect-src 'self'; style-src 'self'; script-src 'self' 'wasm-unsafe-eval'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',

@@ -40,6 +40,10 @@ export type AudioGraphEvents = {
   level: [user_id: string, db: number, speaking: boolean];
   /** The browser refused to start playback without a click (true), or playback runs (false). */
   blocked: [blocked: boolean];
+  /** A speaker's track joined the graph (analysis taps its source). */
+  attached: [user_id: string, source: MediaStreamAudioSourceNode];
+  /** A speaker's track left the graph. */
+  detached: [user_id: string];
 };
 
 interface SpeakerAudio {
@@ -130,7 +134,8 @@ export class AudioGraph extends Emitter<AudioGraphEvents> {
 
   #ctx(): AudioContext {
     if (!this.#context) {
-      const ctx = new AudioContext();
+      // 48 kHz, Opus's own rate: the analysis and the session clock count frames at this rate.
+      const ctx = new AudioContext({ sampleRate: 48_000 });
       const sink = ctx.createGain();
       sink.gain.value = 0;
       sink.connect(ctx.destination);
@@ -173,6 +178,7 @@ export class AudioGraph extends Emitter<AudioGraphEvents> {
     this.#speakers.set(t.user_id, s);
     this.#applyOutput(s);
     this.#play(s);
+    this.emit('attached', t.user_id, source);
   }
 
   #detach(userId: string): void {
@@ -185,6 +191,7 @@ export class AudioGraph extends Emitter<AudioGraphEvents> {
     s.element.srcObject = null;
     s.element.remove();
     if (s.lastDb !== LEVEL_FLOOR_DB || s.lastSpeaking) this.emit('level', userId, LEVEL_FLOOR_DB, false);
+    this.emit('detached', userId);
   }
 
   #applyOutput(s: SpeakerAudio): void {

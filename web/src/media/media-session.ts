@@ -30,5 +30,11 @@ export interface MediaSession {
   close(): void;
 }
 
+/**
+ * Told of each speaker's receiver as soon as it exists, before its first frame: an encoded transform
+ * (replay capture) must be attached then — Chromium hands a transform set later no frames.
+ */
+export type OnReceiver = (userId: string, mid: string, receiver: RTCRtpReceiver) => void;
+
 /** Makes the session for an offer's kind (the composition root picks the concrete ones). */
 export type CreateMediaSession = (kind: OfferKind) => MediaSession;

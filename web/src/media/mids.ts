@@ -22,6 +22,8 @@ export interface SpeakerTrack<T = unknown> {
   mid: string;
   producer_id: string;
   track: T;
+  /** The receiver that carries it, where the session knows one (encoded-frame capture for replay). */
+  receiver?: RTCRtpReceiver;
 }
 
 /** Validates the `tracks` array of an SFU answer; entries without a string mid or user id are dropped. */

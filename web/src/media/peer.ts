@@ -4,15 +4,17 @@
  * bound), no trickle. A transceiver's negotiated mid names the speaker (see `mids.ts`).
  */
 import { InvalidStateError, UnsupportedError } from '../errors.ts';
-import type { MediaConnectionState, MediaSession } from './media-session.ts';
+import type { MediaConnectionState, MediaSession, OnReceiver } from './media-session.ts';
 import { mapTracks, type OfferedTrack } from './mids.ts';
 
 export interface PeerOptions {
   /** Longest wait for ICE gathering before answering with what was gathered. */
   iceGatheringTimeoutMs: number;
+  /** Called with each offered speaker's receiver right after the offer is applied, before the answer. */
+  onReceiver: OnReceiver | null;
 }
 
-export const defaultPeerOptions: PeerOptions = { iceGatheringTimeoutMs: 2000 };
+export const defaultPeerOptions: PeerOptions = { iceGatheringTimeoutMs: 2000, onReceiver: null };
 
 export function createSdpSession(options: Partial<PeerOptions> = {}): MediaSession {
   const o = { ...defaultPeerOptions, ...options };
@@ -32,6 +34,12 @@ export function createSdpSession(options: Partial<PeerOptions> = {}): MediaSessi
         if (closed) throw new InvalidStateError('the peer connection is closed');
         if (offer.kind !== 'sdp') throw new UnsupportedError(`an SDP session cannot take a ${offer.kind} offer`);
         await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+        if (o.onReceiver) {
+          for (const t of offer.tracks) {
+            const tr = pc.getTransceivers().find((x) => x.mid === t.mid);
+            if (tr) o.onReceiver(t.user_id, t.mid, tr.receiver);
+          }
+        }
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
         await iceGatheringComplete(pc, o.iceGatheringTimeoutMs);
@@ -45,10 +53,11 @@ export function createSdpSession(options: Partial<PeerOptions> = {}): MediaSessi
     },
     tracks() {
       if (closed) return [];
+      const transceivers = pc.getTransceivers();
       return mapTracks(
-        pc.getTransceivers().map((t) => ({ mid: t.mid, direction: t.direction, currentDirection: t.currentDirection ?? null, track: t.receiver.track })),
+        transceivers.map((t) => ({ mid: t.mid, direction: t.direction, currentDirection: t.currentDirection ?? null, track: t.receiver.track })),
         offered,
-      );
+      ).map((s) => ({ ...s, receiver: transceivers.find((t) => t.mid === s.mid)?.receiver }));
     },
     close() {
       if (closed) return;

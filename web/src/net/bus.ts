@@ -96,6 +96,13 @@ export class BusConnection extends Emitter<BusEvents> {
     if (this.#status === 'open' && this.#ws) this.#sendSubscribe(this.#ws, pattern);
   }
 
+  /** Sends one envelope (a text frame) when open; false when not connected (the caller keeps it or drops it). */
+  publish(envelope: object): boolean {
+    if (this.#status !== 'open' || !this.#ws) return false;
+    this.#ws.send(JSON.stringify(envelope));
+    return true;
+  }
+
   connect(): void {
     if (this.#status === 'closed') throw new InvalidStateError('bus connection is closed');
     if (this.#status === 'idle') this.#open();

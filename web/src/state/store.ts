@@ -7,6 +7,7 @@ import type { SessionInfo } from '../auth/session.ts';
 import { LEVEL_FLOOR_DB } from '../dsp/level.ts';
 import { IDLE, type ListenerState } from '../media/listener-machine.ts';
 import type { SpeakerPrefs } from '../media/mix.ts';
+import type { AnalysisModel } from './analysis.ts';
 import type { BusStatus } from '../net/bus.ts';
 import { emptyRoster, type RosterState } from './types.ts';
 
@@ -61,6 +62,8 @@ export interface ConsoleActions {
 export interface ConsoleModel {
   state: ConsoleState;
   actions: ConsoleActions;
+  /** Spectrograms, VAD, replay and evidence (absent where the console runs without them). */
+  analysis?: AnalysisModel;
 }
 
 export const SILENT: Level = { db: LEVEL_FLOOR_DB, speaking: false };

@@ -10,6 +10,7 @@ import type { ConsoleModel } from '../state/store.ts';
 import type { SessionRecord } from '../state/types.ts';
 import { formatMs, formatPct, moderatorsListening, sessionStatusLabel } from './format.ts';
 import { SpeakerIcon, StopIcon } from './icons.ts';
+import { AnalysisPanel } from './analysis-panel.ts';
 import { OwnerControls } from './owner-controls.ts';
 import { SpeakerTile } from './speaker-tile.ts';
 
@@ -91,6 +92,10 @@ export function SessionView({ model }: { model: ConsoleModel }): VNode {
       : html`<ul class="tiles">
           ${speakers.map((sp) => html`<${SpeakerTile} key=${sp.user_id} model=${model} speaker=${sp} listening=${active} hasTrack=${tracks.includes(sp.user_id)} />`)}
         </ul>`}
+    ${model.analysis
+      ? html`<${AnalysisPanel} analysis=${model.analysis} owner=${auth.session.role === 'owner'}
+          speakers=${active ? speakers.filter((sp) => tracks.includes(sp.user_id)).map((sp) => ({ user_id: sp.user_id, name: sp.name })) : []} />`
+      : null}
     ${auth.session.role === 'owner' ? html`<${OwnerControls} guildName=${gName} guildId=${s.guild_id} channelId=${s.channel_id} channelName=${channelName(roster, s.channel_id)} />` : null}
   </section>`;
 }

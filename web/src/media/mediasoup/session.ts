@@ -12,7 +12,7 @@
  */
 import type { ConnectionState, ConsumerOptions, DtlsParameters, RtpCapabilities, RtpParameters, TransportOptions } from 'mediasoup-client/types';
 import { InvalidStateError, UnsupportedError } from '../../errors.ts';
-import type { MediaConnectionState, MediaSession } from '../media-session.ts';
+import type { MediaConnectionState, MediaSession, OnReceiver } from '../media-session.ts';
 import type { OfferedTrack, SpeakerTrack } from '../mids.ts';
 import type { JsonObject, MediaAnswer, MediasoupOffer, MediasoupTransportInfo, SfuOffer } from '../offer.ts';
 import { mapConsumerTracks, planConsumers } from './consumers.ts';
@@ -22,6 +22,8 @@ export interface MediasoupConsumer {
   readonly id: string;
   readonly closed: boolean;
   readonly track: MediaStreamTrack;
+  /** The browser receiver under it (mediasoup-client's `Consumer.rtpReceiver`). */
+  readonly rtpReceiver?: RTCRtpReceiver;
   close(): void;
 }
 
@@ -46,6 +48,8 @@ export interface MediasoupDevice {
 export interface MediasoupSessionDeps {
   /** A new Device (`new Device()` in the browser); called once, on the first offer. */
   createDevice: () => Promise<MediasoupDevice>;
+  /** Told of each new consumer's receiver (before the transport connects, for the first ones). */
+  onReceiver?: OnReceiver;
 }
 
 interface LocalConsumer {
@@ -94,7 +98,8 @@ class MediasoupSession implements MediaSession {
   tracks(): SpeakerTrack<MediaStreamTrack>[] {
     if (this.#closed) return [];
     const views = [...this.#consumers.values()].map((c) => ({ mid: c.mid, closed: c.consumer.closed, track: c.consumer.track }));
-    return mapConsumerTracks(views, this.#offered);
+    const receivers = new Map([...this.#consumers.values()].map((c) => [c.mid, c.consumer.rtpReceiver]));
+    return mapConsumerTracks(views, this.#offered).map((s) => ({ ...s, receiver: receivers.get(s.mid) }));
   }
 
   close(): void {
@@ -126,7 +131,11 @@ class MediasoupSession implements MediaSession {
       const info = plan.consume[i]!;
       if (r.status === 'rejected') failure ??= r.reason;
       else if (this.#closed || this.#transport !== transport) r.value.close();
-      else this.#consumers.set(info.id, { consumer: r.value, mid: info.rtpParameters.mid });
+      else {
+        this.#consumers.set(info.id, { consumer: r.value, mid: info.rtpParameters.mid });
+        const user = offer.tracks.find((t) => t.mid === info.rtpParameters.mid)?.user_id;
+        if (user !== undefined && r.value.rtpReceiver) this.#deps.onReceiver?.(user, info.rtpParameters.mid, r.value.rtpReceiver);
+      }
     });
     this.#assertOpen();
     if (failure !== undefined) throw failure;
