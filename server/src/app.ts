@@ -14,11 +14,14 @@ import { createHub, type Hub } from './hub/index.ts';
 import type { Principal } from './hub/index.ts';
 import { ListenService } from './listen/service.ts';
 import { mountListenRoutes } from './listen/routes.ts';
+import { EvidencePolicies } from './evidence/policy.ts';
+import { mountEvidenceRoutes } from './evidence/routes.ts';
 import { RelayStreams, type RelayAnnouncement } from './listen/streams.ts';
 import { createMediasoupSfu, createWeriftSfu, type Sfu, type SfuOptions } from './sfu/index.ts';
 import { createStore, type Store } from './store/index.ts';
 import { loadProvidersForStart } from './supervisor/providers.ts';
 import { mountAuditRoutes } from './web/audit-routes.ts';
+import { mountSearchRoutes } from './search/routes.ts';
 import { mountSessionRoutes } from './web/session-routes.ts';
 import { mountVoiceRoutes, VoiceChannelsCache } from './web/voice-routes.ts';
 import { mountConsole } from './web/console.ts';
@@ -142,8 +145,11 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       mount: (app, ctx) => {
         mountListenRoutes(app, ctx, listen);
         mountAuditRoutes(app, ctx, store);
+        mountEvidenceRoutes(app, ctx, { policies: new EvidencePolicies(store), store, streams });
         mountSessionRoutes(app, ctx, { store, hub: () => hub, listen, publicBase, defaultTenant: 'demo' });
         mountVoiceRoutes(app, ctx, { store, bus: () => bus, channels: voiceChannels });
+        // GET /api/search: exact phrase now; the embedder's SemanticSearch plugs in as `semantic`.
+        mountSearchRoutes(app, ctx, { store });
         // `promethean login`: the operator (who can read the agent key) asks for a fresh link.
         app.post('/api/login-link', async (c) => {
           const principal = await ctx.authenticateRequest(c);

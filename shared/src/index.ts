@@ -11,3 +11,5 @@ export * from './policy.ts';
 export * from './manifest.ts';
 export * from './providers-registry.ts';
 export * from './bus/index.ts';
+export * from './embed/index.ts';
+export * from './dsp/index.ts';

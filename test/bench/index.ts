@@ -8,6 +8,20 @@ export const SUITE_FILES: Readonly<Record<string, string>> = {
   receive: 'receive.ts',
   latency: 'latency.ts',
   capacity: 'capacity.ts',
+  embed: 'embed.ts',
+  dave: 'dave.ts',
+  // Both DSP suites live in dsp.ts, which reads its ?suite= to pick one.
+  vad: 'dsp.ts?suite=vad',
+  mel: 'dsp.ts?suite=mel',
+  soak: 'soak.ts',
+  // The console's in-browser analysis (VAD, spectrograms) in Chromium.
+  'console-dsp': 'console-dsp.ts',
+  rest: 'rest.ts',
+  backfill: 'backfill.ts',
+  // The speech suites live in speech.ts (?suite= picks one); they start the local speech server.
+  stt: 'speech.ts?suite=stt',
+  tts: 'speech.ts?suite=tts',
+  llm: 'speech.ts?suite=llm',
 };
 
 export const DEFAULT_SUITES = Object.keys(SUITE_FILES).filter((s) => s !== 'soak');

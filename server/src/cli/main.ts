@@ -2,14 +2,18 @@
 import { PrometheanError } from '@promethean/shared';
 import type { Command } from './args.ts';
 import { auditCommand } from './commands/audit.ts';
+import { backfillCommand } from './commands/backfill.ts';
 import { benchCommand } from './commands/bench.ts';
+import { dspCommand } from './commands/dsp.ts';
 import { loginCommand } from './commands/login.ts';
+import { modelsCommand } from './commands/models.ts';
 import { inviteCommand } from './commands/invite.ts';
+import { speechCommand } from './commands/speech.ts';
 import { standinCommand } from './commands/standin.ts';
 import { startCommand } from './commands/start.ts';
 import { tapCommand } from './commands/tap.ts';
 
-export const COMMANDS: readonly Command[] = [startCommand, loginCommand, inviteCommand, auditCommand, standinCommand, tapCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [startCommand, loginCommand, inviteCommand, auditCommand, standinCommand, tapCommand, backfillCommand, benchCommand, modelsCommand, dspCommand, speechCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

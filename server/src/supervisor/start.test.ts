@@ -198,7 +198,10 @@ describe('promethean start (supervisor)', () => {
     expect(bridge, 'the bridge process').toBeDefined();
     expect(server, 'the server process').toBeDefined();
     expect(mixer, 'the mixer process').toBeDefined();
-    expect(holders.map((p) => p.pid).sort()).toEqual([started.child.pid!, bridge!.pid].sort());
+    // The text access agents (discord-rest, discord-gateway) hold it too: they are access agents.
+    const text = all.filter((p) => /server\/src\/access\/discord-(rest|gateway)\/main\.ts/.test(p.cmdline) && p.environ.includes('PROMETHEAN_HUB_URL='));
+    expect(text.map((p) => p.cmdline.match(/discord-(rest|gateway)/)![1]).sort(), 'the text access agents').toEqual(['gateway', 'rest']);
+    expect(holders.map((p) => p.pid).sort()).toEqual([started.child.pid!, bridge!.pid, ...text.map((p) => p.pid)].sort());
     for (const p of [server!, mixer!]) {
       for (const name of [variable, 'DISCORD_API_BASE', 'NODE_EXTRA_CA_CERTS']) expect(p.environ, `${name} in ${p.cmdline}`).not.toContain(`${name}=`);
     }

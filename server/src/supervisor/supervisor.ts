@@ -6,6 +6,7 @@
  * child with backoff, and publishes its children's health on the bus. The Discord stand-in is its own
  * program, started only when no Discord credentials are configured; nothing here imports it.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BusClient, PrometheanError, type ProviderRegistry } from '@promethean/shared';
@@ -14,7 +15,9 @@ import { issueAgentKey } from '../hub/agent-keys.ts';
 import { SupervisedChild, type ChildHealth, type ChildMessage, type ChildSpec, type SupervisedChildOptions } from './child.ts';
 import { loadProvidersForStart, settingsEnv } from './providers.ts';
 import { joinWhenReady } from './join.ts';
+import { issueTextAccessKeys, textAccessAgents, textAccessSpec, writeRestProxyKey, type TextAccessAgent } from './text-access.ts';
 import { ensureConsoleBuilt } from '../web/build.ts';
+import { defaultLocalSpeechServerOptions } from '../speech/local-server.ts';
 
 export interface SupervisorOptions {
   /** Project root: where the programs live. */
@@ -29,11 +32,13 @@ export interface SupervisorOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Progress lines. */
   log: (line: string) => void;
-  /** Built-in stand-in flags (`--speaker NAME=FILE.wav`, DAVE). */
+  /** Built-in stand-in flags (`--speaker NAME=FILE.wav`; DAVE, on unless `--no-dave`). */
   standinSpeakers: string[];
   standinDave: boolean;
   /** Start the voice access agent. */
   bridge: boolean;
+  /** Start the local speech server (`promethean speech serve`) when its environment is installed. */
+  speech: boolean;
   /** Restart policy for every child. */
   child: Partial<SupervisedChildOptions>;
   /** Seconds between the supervisor's health envelopes. */
@@ -53,8 +58,9 @@ export const defaultSupervisorOptions = {
   port: 8787,
   log: (line: string) => console.error(line),
   standinSpeakers: [] as string[],
-  standinDave: false,
+  standinDave: true,
   bridge: true,
+  speech: true,
   child: {},
   healthIntervalS: 5,
   sfu: {},
@@ -97,12 +103,19 @@ export class Supervisor {
   registry: ProviderRegistry | undefined;
   server: ServerReady | undefined;
   standin: StandinReady | undefined;
+  /** The local speech server's OpenAI-compatible base URL, once it is ready. */
+  speechUrl: string | undefined;
   #runtime: AgentRuntime | undefined;
   #bus: BusClient | undefined;
   #closing: Promise<void> | undefined;
   #order: string[] = [];
   /** Agent id → its key file. */
   readonly #keys = new Map<string, string>();
+  /** `provider/tenant` → the REST proxy's base URL (`…/api`), once its agent is ready. */
+  readonly restProxies = new Map<string, string>();
+  /** The proxy client key file (`<data dir>/keys/rest-proxy.key`). */
+  restProxyKeyFile: string | undefined;
+  #textAgents: TextAccessAgent[] = [];
 
   constructor(options: Partial<SupervisorOptions> & Pick<SupervisorOptions, 'projectRoot' | 'dataDir' | 'providersFile' | 'env'>) {
     this.options = { ...defaultSupervisorOptions, ...options };
@@ -122,6 +135,8 @@ export class Supervisor {
       await this.#startServer(settingsEnv(await readFile(o.providersFile, 'utf8'), registry, o.env));
       await this.#connectBus();
       await this.#startWorker('mixer', join(o.projectRoot, 'server/src/workers/mixer/main.ts'));
+      await this.#startWorker('vad', join(o.projectRoot, 'server/src/workers/vad/main.ts'));
+      if (o.speech) this.#startSpeech();
 
       const endpoint: Record<string, string> = {};
       for (const name of DISCORD_ENDPOINT_VARS) if (o.env[name]) endpoint[name] = o.env[name]!;
@@ -133,6 +148,7 @@ export class Supervisor {
         endpoint.NODE_EXTRA_CA_CERTS = standin.cert_path;
       }
       if (o.bridge) await this.#startBridge(registry, missingCredentials.length > 0, endpoint);
+      await this.#startTextAccess(missingCredentials.length > 0, endpoint, settingsEnv(await readFile(o.providersFile, 'utf8'), registry, o.env));
       this.#startHealth();
     } catch (error) {
       await this.close();
@@ -216,8 +232,12 @@ export class Supervisor {
     const outputs = async (file: string) => (await loadManifest(join(o.projectRoot, file))).outputs;
     this.#keys.set('discord-voice-access', await issueAgentKey(o.dataDir, 'discord-voice-access', { outputs: await outputs('bridge/agent.yml'), readonly: false }));
     this.#keys.set('mixer', await issueAgentKey(o.dataDir, 'mixer', { outputs: await outputs('server/src/workers/mixer/agent.yml'), readonly: false }));
+    this.#keys.set('vad', await issueAgentKey(o.dataDir, 'vad', { outputs: await outputs('server/src/workers/vad/agent.yml'), readonly: false }));
     this.#keys.set('supervisor', await issueAgentKey(o.dataDir, 'supervisor', { outputs: ['health', 'error', 'voice.control.join'], readonly: false }));
     await issueAgentKey(o.dataDir, 'tap', { outputs: [], readonly: true });
+    this.#textAgents = textAccessAgents(this.registry!, o.projectRoot);
+    for (const [id, file] of await issueTextAccessKeys(o.dataDir, this.#textAgents)) this.#keys.set(id, file);
+    this.restProxyKeyFile = await writeRestProxyKey(o.dataDir);
     o.log(`keys: one per agent in ${join(o.dataDir, 'keys')} (tap's is read-only)`);
   }
 
@@ -243,11 +263,32 @@ export class Supervisor {
     o.log(`worker: ${name} (pid ${child.pid})`);
   }
 
+  /** The local speech server: no secret, no bus key; skipped with a line when it is not installed. */
+  #startSpeech(): void {
+    const o = this.options;
+    const venv = o.env.PROMETHEAN_SPEECH_VENV ?? defaultLocalSpeechServerOptions.venv;
+    if (!existsSync(join(venv, 'bin', 'python'))) {
+      o.log(`speech: not installed (${venv}); run bash scripts/install-speech.sh — speech server off`);
+      return;
+    }
+    const env: Record<string, string> = { PROMETHEAN_SPEECH_VENV: venv, PROMETHEAN_SPEECH_PORT: o.env.PROMETHEAN_SPEECH_PORT ?? '0' };
+    if (o.env.PROMETHEAN_MODELS_DIR) env.PROMETHEAN_MODELS_DIR = o.env.PROMETHEAN_MODELS_DIR;
+    const child = this.#add({ name: 'speech', role: 'worker', script: join(o.projectRoot, 'server/src/speech/main.ts'), args: [], env, cwd: o.projectRoot });
+    // Not awaited: nothing else in the start sequence needs it, and loading Python takes seconds.
+    child.on('ready', (m) => {
+      this.speechUrl = String(m.url);
+      // A restarted speech server listens where the first one did.
+      if (typeof m.port === 'number') child.update({ env: { ...env, PROMETHEAN_SPEECH_PORT: String(m.port) } });
+      o.log(`speech: ${this.speechUrl} (pid ${child.pid})`);
+    });
+    child.start().catch((e: unknown) => o.log(`speech: did not start: ${(e as Error).message}`));
+  }
+
   async #startStandin(): Promise<StandinReady> {
     const o = this.options;
     const args = [
       ...o.standinSpeakers.flatMap((s) => ['--speaker', s]),
-      ...(o.standinDave ? ['--dave'] : []),
+      ...(o.standinDave ? [] : ['--no-dave']),
       '--data-dir',
       join(o.dataDir, 'standin'),
       '--quiet',
@@ -294,6 +335,33 @@ export class Supervisor {
         if (child.restarts > 0) join().catch((e: unknown) => o.log(`voice: rejoin after restart failed: ${(e as Error).message}`));
       });
     }
+  }
+
+  /** discord-rest and discord-gateway per Discord tenant (see text-access.ts); prints each proxy's URL. */
+  async #startTextAccess(useStandin: boolean, endpoint: Record<string, string>, settings: Record<string, string>): Promise<void> {
+    const o = this.options;
+    const proxies: Promise<void>[] = [];
+    for (const a of this.#textAgents) {
+      const spec = textAccessSpec(a, { hubUrl: this.server!.hub_url, keyFile: this.#keys.get(a.id)!, proxyKeyFile: this.restProxyKeyFile!, providersFile: o.providersFile, useStandin, env: o.env, endpoint, standinGuildId: this.standin?.guild_id, settings }, o.projectRoot);
+      const child = this.#add(spec);
+      const started = child.start();
+      if (a.kind === 'gateway') {
+        started.catch(() => undefined); // reports on the bus (a missing intent is fatal health there)
+        o.log(`access agent: ${a.id} (pid ${child.pid})`);
+        continue;
+      }
+      // The proxies start side by side; start() waits for all of them to print their URLs.
+      proxies.push(
+        started.then((ready) => {
+          const url = String(ready.proxy_url);
+          this.restProxies.set(`${a.tenant.provider}/${a.tenant.id}`, url);
+          // A restarted proxy listens where the first one did, so its clients' base URL stays valid.
+          child.update({ env: { ...spec.env, PROMETHEAN_REST_PROXY_PORT: String(ready.port) } });
+          o.log(`rest proxy (${a.tenant.provider}/${a.tenant.id}): ${url} — clients send "Authorization: Bot <key>" with the key in ${this.restProxyKeyFile}`);
+        }),
+      );
+    }
+    await Promise.all(proxies);
   }
 
   #startHealth(): void {

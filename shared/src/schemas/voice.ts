@@ -32,7 +32,11 @@ export const VoiceStateConnected = z.object({
   channels: z.union([z.literal(1), z.literal(2)]),
   frame_hop_ms: z.literal(20),
   /** 'connected' | 'reconnecting' | 'disconnected' | 'dave_required' — a clear state for 4014/4017. */
-  status: z.enum(['connected', 'reconnecting', 'disconnected', 'dave_required', 'kicked']).default('connected'),
+  status: z.enum(['connected', 'reconnecting', 'disconnected', 'dave_required', 'kicked', 'failed']).default('connected'),
+  /** Why the session ended or failed, in words, where known (`failed`: the join never connected). */
+  reason: z.string().max(500).optional(),
+  /** The voice WebSocket close code behind the status, where one was given (4014, 4017, …). */
+  close_code: z.number().int().optional(),
   encryption: z.object({ mode: z.string(), dave_protocol_version: z.number().int().nonnegative() }).optional(),
 });
 
@@ -50,6 +54,8 @@ export const VoiceHealthSpeaker = z.object({
   jitter_ms: z.number().nonnegative(),
   clock_skew_ppm: z.number(),
   decrypt_errors: z.number().int().nonnegative(),
+  /** Whether the bridge decodes this stream to PCM (someone consumes it); the relay runs either way. */
+  decoded: z.boolean().optional(),
 });
 
 export const VoiceHealth = z.object({
@@ -71,6 +77,27 @@ export const VoiceHealth = z.object({
   unmapped: z.number().int().nonnegative().optional(),
   /** Packets that arrived before their ssrc's op 5, were held and then delivered. Since the session started. */
   held: z.number().int().nonnegative().optional(),
+  /** End-to-end encryption (DAVE) of the session; absent when it runs transport encryption only. */
+  dave: z
+    .object({
+      /** 0 after a downgrade to transport encryption only. */
+      protocol_version: z.number().int().nonnegative(),
+      /** The MLS epoch of the bridge's group; null while it is in none (joining, re-initialising). */
+      epoch: z.number().int().nonnegative().nullable(),
+      /** Transitions executed (op 22, or a commit / welcome with transition id 0). */
+      transitions: z.number().int().nonnegative(),
+      /** Frames DAVE could not decrypt (counted, the speaker's stream kept). */
+      decrypt_failures: z.number().int().nonnegative(),
+      /** Unencrypted frames accepted within a passthrough window (transition, member without keys yet). */
+      passthrough_frames: z.number().int().nonnegative(),
+      /** Unencrypted frames outside every passthrough window, dropped. */
+      unencrypted_rejected: z.number().int().nonnegative().optional(),
+      /** Times the bridge itself sent op 31 and re-initialised (missed or undecryptable commit). */
+      recoveries: z.number().int().nonnegative().optional(),
+      /** op 31 sent for any reason (the library's own recovery after a bad commit or welcome included). */
+      invalid_commits: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
   faults: z.array(z.string()).default([]),
   speakers: z.array(VoiceHealthSpeaker).default([]),
 });
@@ -144,6 +171,30 @@ export const VoiceAudioSegment = z.object({
   format: PcmFormat.optional(),
   data_path: z.string().optional(),
   attachment: z.number().int().nonnegative().optional(),
+  /** How the segment was found: `silero-v5` (server worker, or a browser holding the stream's lease). */
+  method: z.string().min(1).max(64).optional(),
+  /** The speech-probability threshold that started it. */
+  threshold: z.number().min(0).max(1).optional(),
+  /** Hang-over: silence that had to pass before it ended, ms. */
+  silence_ms: z.number().nonnegative().optional(),
+  /** 0, 1, 2 … per stream, contiguous: the tail of `segment_id`. */
+  index: z.number().int().nonnegative().optional(),
+});
+
+/**
+ * Live VAD settings for one session (or, with no `session_id`, the default for new sessions of the
+ * tenant), read by every VAD runner (server worker, browsers). Absent fields keep their value.
+ */
+export const VoiceVadSettings = z.object({
+  session_id: z.string().min(1).max(200).optional(),
+  positive_threshold: z.number().min(0).max(1).optional(),
+  negative_threshold: z.number().min(0).max(1).optional(),
+  min_speech_ms: z.number().min(0).max(60_000).optional(),
+  pre_pad_ms: z.number().min(0).max(10_000).optional(),
+  post_pad_ms: z.number().min(0).max(10_000).optional(),
+  redemption_ms: z.number().min(0).max(60_000).optional(),
+  max_segment_ms: z.number().min(100).max(3_600_000).optional(),
+  max_tonality: z.number().min(0).max(1).optional(),
 });
 
 export const VoiceAudioSpectrogram = z.object({
@@ -233,6 +284,19 @@ export const VoiceChannels = z.object({
   channels: z.array(z.object({ channel_id: ForeignId, name: z.string().min(1).max(200), allowed: z.boolean() })).max(500),
 });
 
+/**
+ * A consumer's lease on decoded PCM (`voice.audio.pcm`) of a session: the bridge decodes a speaker's
+ * stream only while some lease covers it (when it runs with demand leases). Renew before `ttl_ms`.
+ */
+export const VoiceAudioPcmDemand = z.object({
+  session_id: z.string().min(1).max(200),
+  /** Who asks (an agent id, `tap:<pid>`); one lease per (consumer, session), the newest wins. */
+  consumer: z.string().min(1).max(128),
+  /** Users whose PCM is wanted; absent = every speaker of the session; empty = none (ends the lease). */
+  user_ids: z.array(ForeignId).max(256).optional(),
+  ttl_ms: z.number().int().min(1000).max(300_000).default(30_000),
+});
+
 export const voicePayloads = {
   'voice.control.join': VoiceControlJoin,
   'voice.control.leave': VoiceControlLeave,
@@ -242,6 +306,7 @@ export const voicePayloads = {
   'voice.audio.pcm': VoiceAudioPcm,
   'voice.audio.rtp': VoiceAudioRtp,
   'voice.audio.segment': VoiceAudioSegment,
+  'voice.vad.settings': VoiceVadSettings,
   'voice.audio.spectrogram': VoiceAudioSpectrogram,
   'voice.play.pcm': VoicePlayPcm,
   'voice.play.pcm.out': VoicePlayPcmOut,
@@ -250,4 +315,5 @@ export const voicePayloads = {
   'voice.listeners': VoiceListeners,
   'voice.relay.streams': VoiceRelayStreams,
   'voice.channels': VoiceChannels,
+  'voice.audio.pcm.demand': VoiceAudioPcmDemand,
 } as const;
