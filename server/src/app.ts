@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BusClient, makeEnvelope, type PayloadOf, type ProviderRegistry } from '@promethean/shared';
+import { agentBusFrom } from '@promethean/shared/node';
 import { startAuditLog } from './audit/index.ts';
 import { createHub, type Hub } from './hub/index.ts';
 import type { Principal } from './hub/index.ts';
@@ -22,6 +23,7 @@ import { createStore, type Store } from './store/index.ts';
 import { loadProvidersForStart } from './supervisor/providers.ts';
 import { mountAuditRoutes } from './web/audit-routes.ts';
 import { mountSearchRoutes } from './search/routes.ts';
+import { parseRetention, startIndexer } from './workers/indexer/index.ts';
 import { mountSessionRoutes } from './web/session-routes.ts';
 import { mountVoiceRoutes, VoiceChannelsCache } from './web/voice-routes.ts';
 import { mountConsole } from './web/console.ts';
@@ -177,6 +179,13 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     await ready.ready;
     const channelsSub = bus.subscribe('promethean.p.*.t.*.voice.channels', (env) => voiceChannels.set(env.tenant, env.payload as PayloadOf<'voice.channels'>));
     await channelsSub.ready;
+    // The message indexer shares the server's store. On PGlite (single-process) it must run in
+    // this process; with PostgreSQL it could run as its own worker (workers/indexer/main.ts), but
+    // running it here keeps one layout for both. It holds no credential: it reads events from the
+    // bus and asks the REST agent for history through rest.request.
+    const indexer = await startIndexer(agentBusFrom(bus), store, { retentionDays: parseRetention(o.env.PROMETHEAN_INDEXER_RETENTION) });
+    closers.push(() => indexer.stop());
+    await indexer.ready;
     o.log(`sfu: ${sfu.driver}, RTP ingest udp://${sfu.ingest.host}:${sfu.ingest.port}`);
     let closing: Promise<void> | undefined;
     return {
