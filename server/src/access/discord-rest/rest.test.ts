@@ -70,13 +70,13 @@ describe('discord-rest on the bus (real @discordjs/rest against the stand-in)', 
   });
 
   it('answers a retried request (same corr, or same idempotency key) from the first result without sending it again', async () => {
-    const channel = standin.text.createTextChannel('retry');
+    const channel = standin.text.createTextChannel('repeat');
     const before = standin.text.limits.counters.checked;
     const body = { content: 'exactly once' };
-    const a = await send('rest.request', { method: 'POST', url: `/channels/${channel.id}/messages`, body }, 'corr-retry-1');
-    const b = await send('rest.request', { method: 'POST', url: `/channels/${channel.id}/messages`, body }, 'corr-retry-1');
-    const c = await send('rest.request', { method: 'GET', url: `/channels/${channel.id}/messages`, idempotency_key: 'idem-1' }, 'corr-retry-2');
-    const d = await send('rest.request', { method: 'GET', url: `/channels/${channel.id}/messages`, idempotency_key: 'idem-1' }, 'corr-retry-3');
+    const a = await send('rest.request', { method: 'POST', url: `/channels/${channel.id}/messages`, body }, 'corr-again-1');
+    const b = await send('rest.request', { method: 'POST', url: `/channels/${channel.id}/messages`, body }, 'corr-again-1');
+    const c = await send('rest.request', { method: 'GET', url: `/channels/${channel.id}/messages`, idempotency_key: 'idem-1' }, 'corr-again-2');
+    const d = await send('rest.request', { method: 'GET', url: `/channels/${channel.id}/messages`, idempotency_key: 'idem-1' }, 'corr-again-3');
     expect(b).toEqual(a);
     expect(d).toEqual(c);
     expect(standin.text.limits.counters.checked - before).toBe(2);
@@ -95,7 +95,7 @@ describe('discord-rest on the bus (real @discordjs/rest against the stand-in)', 
     expect(made.mentions).toEqual([]);
     expect(made.mention_everyone).toBe(false);
     expect(made.message_reference.message_id).toBe(original.id);
-    // A second agent (the first one restarted: its retry cache is gone) posts the same PostMessage.
+    // A second agent (the first one restarted: its dedupe cache is gone) posts the same PostMessage.
     const hits = standin.text.counters.nonceHits;
     const second = await startAgent();
     try {
