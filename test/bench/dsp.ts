@@ -32,7 +32,7 @@ import {
 import { SileroModel, SileroVad } from '../../server/src/dsp/silero.ts';
 import type { BenchContext, BenchRow, BenchSuite } from './types.ts';
 
-const JFK = fileURLToPath(new URL('../fixtures/dsp/audio/jfk_16k.wav', import.meta.url));
+const JFK = fileURLToPath(new URL('../fixtures/audio/jfk_16k.wav', import.meta.url));
 const VAD_WEB_DIST = fileURLToPath(new URL('../../node_modules/@ricky0123/vad-web/dist/', import.meta.url));
 
 function percentile(sorted: number[], p: number): number {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { decodeWav, rms } from '@promethean/shared';
 
-export const JFK_WAV = fileURLToPath(new URL('../../../test/fixtures/dsp/audio/jfk_16k.wav', import.meta.url));
+export const JFK_WAV = fileURLToPath(new URL('../../../test/fixtures/audio/jfk_16k.wav', import.meta.url));
 
 /** Where the JFK recording's speech ends (crowd noise follows). */
 export const JFK_SPEECH_SECONDS = 10.6;

@@ -1,6 +1,6 @@
 /**
  * `SemanticSearch`: the semantic half of `GET /api/search`. It keeps one vector per text in
- * `text_embeddings` (migration 007; pgvector), per tenant namespace `(provider, tenant)` and source
+ * `text_embeddings` (migration 006; pgvector), per tenant namespace `(provider, tenant)` and source
  * kind (`message`, `transcript`, …), and answers nearest-neighbour queries confined to a tenant and,
  * optionally, to guilds (`space_ids`) and channels.
  *

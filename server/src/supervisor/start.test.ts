@@ -101,14 +101,20 @@ async function standinProviders(dir: string): Promise<string> {
   return file;
 }
 
-/** Every readable process's pid, command line and environment. */
-async function processes(): Promise<{ pid: number; cmdline: string; environ: string }[]> {
-  const out: { pid: number; cmdline: string; environ: string }[] = [];
+/** Every readable process's pid, parent pid, command line and environment. */
+async function processes(): Promise<{ pid: number; ppid: number; cmdline: string; environ: string }[]> {
+  const out: { pid: number; ppid: number; cmdline: string; environ: string }[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const [cmdline, environ] = await Promise.all([readFile(`/proc/${name}/cmdline`, 'latin1'), readFile(`/proc/${name}/environ`, 'latin1')]);
-      out.push({ pid: Number(name), cmdline: cmdline.replaceAll('\0', ' '), environ });
+      const [cmdline, environ, stat] = await Promise.all([
+        readFile(`/proc/${name}/cmdline`, 'latin1'),
+        readFile(`/proc/${name}/environ`, 'latin1'),
+        readFile(`/proc/${name}/stat`, 'latin1'),
+      ]);
+      // stat: "pid (comm) state ppid …"; comm may hold spaces or parentheses, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      out.push({ pid: Number(name), ppid, cmdline: cmdline.replaceAll('\0', ' '), environ });
     } catch {
       // the process ended, or is not ours to read
     }
@@ -192,14 +198,16 @@ describe('promethean start (supervisor)', () => {
 
     const all = await processes();
     const holders = all.filter((p) => p.environ.includes(token) || p.cmdline.includes(token));
-    const bridge = all.find((p) => p.cmdline.includes('bridge/src/main.ts') && p.environ.includes(`PROMETHEAN_HUB_URL=`));
-    const server = all.find((p) => p.cmdline.includes('server/src/main.ts'));
-    const mixer = all.find((p) => p.cmdline.includes('workers/mixer/main.ts'));
+    // Only this supervisor's children: other suites may be running `promethean start` at the same time.
+    const children = all.filter((p) => p.ppid === started.child.pid);
+    const bridge = children.find((p) => p.cmdline.includes('bridge/src/main.ts'));
+    const server = children.find((p) => p.cmdline.includes('server/src/main.ts'));
+    const mixer = children.find((p) => p.cmdline.includes('workers/mixer/main.ts'));
     expect(bridge, 'the bridge process').toBeDefined();
     expect(server, 'the server process').toBeDefined();
     expect(mixer, 'the mixer process').toBeDefined();
     // The text access agents (discord-rest, discord-gateway) hold it too: they are access agents.
-    const text = all.filter((p) => /server\/src\/access\/discord-(rest|gateway)\/main\.ts/.test(p.cmdline) && p.environ.includes('PROMETHEAN_HUB_URL='));
+    const text = children.filter((p) => /server\/src\/access\/discord-(rest|gateway)\/main\.ts/.test(p.cmdline));
     expect(text.map((p) => p.cmdline.match(/discord-(rest|gateway)/)![1]).sort(), 'the text access agents').toEqual(['gateway', 'rest']);
     expect(holders.map((p) => p.pid).sort()).toEqual([started.child.pid!, bridge!.pid, ...text.map((p) => p.pid)].sort());
     for (const p of [server!, mixer!]) {

@@ -53,7 +53,7 @@ describe('steady-tone rejection in VadSegmenter', () => {
   });
 
   it('never takes clean, band-limited real speech (JFK) for a steady tone', () => {
-    const speech = readWavFixture('audio/jfk_16k.wav').mono;
+    const speech = readWavFixture('../audio/jfk_16k.wav').mono;
     const { events, maxRun } = feed(speech, 0.99);
     expect(maxRun).toBeLessThan(STEADY_TONE_FRAMES);
     expect(events.filter((e) => e.type === 'end')).toHaveLength(1);

@@ -96,7 +96,7 @@ describe('promethean dsp logmel --preset whisper', () => {
 describe('promethean dsp vad', () => {
   it('writes 32 ms probabilities and one segment per phrase of the JFK clip', async () => {
     const out = join(dir, 'vad.json');
-    expect((await run('dsp', 'vad', join(FIXTURES, 'audio/jfk_16k.wav'), '--out', out)).code).toBe(0);
+    expect((await run('dsp', 'vad', join(FIXTURES, '../audio/jfk_16k.wav'), '--out', out)).code).toBe(0);
     const got = await json<{ frame_ms: number; probs: number[]; segments: Array<{ start: number; end: number }> }>(out);
     expect(got.frame_ms).toBe(32);
     expect(got.probs.length).toBe(Math.floor((11 * 16000) / 512));
