@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { BusClient } from '@promethean/shared';
-import { agentBusFrom, runAsProgram, untilStopped } from '@promethean/shared/node';
+import { agentBusFrom, runAsProgram } from '@promethean/shared/node';
+import { connectWorkerBus, readWorkerEnv, serveUntilStopped, WorkerEnv } from '../program.ts';
 import { createStore } from '../../store/index.ts';
 import { ProxyMediaFetcher, startAttachmentIndexer } from './index.ts';
 
@@ -22,10 +22,7 @@ const Proxies = z.string().transform((text, ctx) => {
   return out;
 });
 
-const WorkerEnv = z.object({
-  PROMETHEAN_HUB_URL: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL'),
-  PROMETHEAN_AGENT_TOKEN_FILE: z.string().min(1),
-  PROMETHEAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+const Env = WorkerEnv.extend({
   DATABASE_URL: z.string().min(1).optional(),
   PROMETHEAN_INDEX_PGLITE_DIR: z.string().min(1).optional(),
   PROMETHEAN_MEDIA_PROXIES: Proxies,
@@ -36,28 +33,16 @@ const WorkerEnv = z.object({
 });
 
 async function main(): Promise<number> {
-  const r = WorkerEnv.safeParse(process.env);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    console.error(`attachment-indexer: ${issue.path.join('.')}: ${issue.message}`);
-    return 2;
-  }
-  const config = r.data;
+  const config = readWorkerEnv('attachment-indexer', Env);
+  if (!config) return 2;
   const store = await createStore(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : { dataDir: config.PROMETHEAN_INDEX_PGLITE_DIR! });
   const clientKey = (await readFile(config.PROMETHEAN_REST_PROXY_KEY_FILE, 'utf8')).trim();
-  const token = (await readFile(config.PROMETHEAN_AGENT_TOKEN_FILE, 'utf8')).trim();
-  const bus = new BusClient({ url: config.PROMETHEAN_HUB_URL, token });
-  await bus.connect();
+  const bus = await connectWorkerBus(config);
   const indexer = startAttachmentIndexer(agentBusFrom(bus), store, new ProxyMediaFetcher({ proxies: config.PROMETHEAN_MEDIA_PROXIES, clientKey }), {
     logLevel: config.PROMETHEAN_LOG_LEVEL, maxBytes: config.PROMETHEAN_ATTACHMENT_MAX_BYTES,
   });
   await indexer.ready;
-  process.send?.({ type: 'ready' });
-  await untilStopped();
-  indexer.stop();
-  bus.close();
-  await store.close();
-  return 0;
+  return serveUntilStopped(() => indexer.stop(), () => bus.close(), () => store.close());
 }
 
 runAsProgram(import.meta.url, 'attachment-indexer', main);

@@ -6,19 +6,15 @@
  * `PROMETHEAN_EMBED_PGLITE_DIR` (a PGlite data directory this process owns: PGlite is single-process).
  * Model: `PROMETHEAN_MODELS_DIR` (default `~/.cache/promethean/models`).
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { BusClient } from '@promethean/shared';
-import { agentBusFrom, runAsProgram, untilStopped } from '@promethean/shared/node';
+import { agentBusFrom, runAsProgram } from '@promethean/shared/node';
+import { connectWorkerBus, readWorkerEnv, serveUntilStopped, WorkerEnv } from '../program.ts';
 import { modelCacheDir } from '../../embed/manifest.ts';
 import { openServerEmbedder } from '../../embed/server-embedder.ts';
 import { createStore, SqlStore } from '../../store/index.ts';
 import { startEmbedder } from './index.ts';
 
-const WorkerEnv = z.object({
-  PROMETHEAN_HUB_URL: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL'),
-  PROMETHEAN_AGENT_TOKEN_FILE: z.string().min(1),
-  PROMETHEAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+const Env = WorkerEnv.extend({
   DATABASE_URL: z.string().min(1).optional(),
   PROMETHEAN_EMBED_PGLITE_DIR: z.string().min(1).optional(),
   PROMETHEAN_MODELS_DIR: z.string().min(1).optional(),
@@ -28,13 +24,8 @@ const WorkerEnv = z.object({
 });
 
 async function main(): Promise<number> {
-  const r = WorkerEnv.safeParse(process.env);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    console.error(`message-embedder: ${issue.path.join('.')}: ${issue.message}`);
-    return 2;
-  }
-  const config = r.data;
+  const config = readWorkerEnv('message-embedder', Env);
+  if (!config) return 2;
   const embedder = await openServerEmbedder({ cacheDir: modelCacheDir({ PROMETHEAN_MODELS_DIR: config.PROMETHEAN_MODELS_DIR }), threads: config.PROMETHEAN_EMBED_THREADS });
   const store = await createStore(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : { dataDir: config.PROMETHEAN_EMBED_PGLITE_DIR! });
   if (!(store instanceof SqlStore) || !store.capabilities.vector) {
@@ -42,18 +33,10 @@ async function main(): Promise<number> {
     console.error('message-embedder: the store has no pgvector (PGlite has it; PostgreSQL needs the vector extension)');
     return 2;
   }
-  const token = (await readFile(config.PROMETHEAN_AGENT_TOKEN_FILE, 'utf8')).trim();
-  const bus = new BusClient({ url: config.PROMETHEAN_HUB_URL, token });
-  await bus.connect();
+  const bus = await connectWorkerBus(config);
   const running = startEmbedder(agentBusFrom(bus), store, embedder, { logLevel: config.PROMETHEAN_LOG_LEVEL });
   await running.ready;
-  process.send?.({ type: 'ready' });
-  await untilStopped();
-  await running.stop();
-  bus.close();
-  await embedder.close();
-  await store.close();
-  return 0;
+  return serveUntilStopped(() => running.stop(), () => bus.close(), () => embedder.close(), () => store.close());
 }
 
 runAsProgram(import.meta.url, 'message-embedder', main);

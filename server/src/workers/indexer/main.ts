@@ -5,17 +5,13 @@
  * Store: `DATABASE_URL` (PostgreSQL, shared with the server) or `PROMETHEAN_INDEX_PGLITE_DIR` (a PGlite
  * data directory this process owns: PGlite is single-process, so it cannot share the server's).
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { BusClient } from '@promethean/shared';
-import { agentBusFrom, runAsProgram, untilStopped } from '@promethean/shared/node';
+import { agentBusFrom, runAsProgram } from '@promethean/shared/node';
+import { connectWorkerBus, readWorkerEnv, serveUntilStopped, WorkerEnv } from '../program.ts';
 import { createStore } from '../../store/index.ts';
 import { parseRetention, startIndexer } from './index.ts';
 
-const WorkerEnv = z.object({
-  PROMETHEAN_HUB_URL: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL'),
-  PROMETHEAN_AGENT_TOKEN_FILE: z.string().min(1),
-  PROMETHEAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+const Env = WorkerEnv.extend({
   DATABASE_URL: z.string().min(1).optional(),
   PROMETHEAN_INDEX_PGLITE_DIR: z.string().min(1).optional(),
   /** `provider/tenant=days,*=days` (see docs/configuration.md). */
@@ -26,13 +22,8 @@ const WorkerEnv = z.object({
 });
 
 async function main(): Promise<number> {
-  const r = WorkerEnv.safeParse(process.env);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    console.error(`message-indexer: ${issue.path.join('.')}: ${issue.message}`);
-    return 2;
-  }
-  const config = r.data;
+  const config = readWorkerEnv('message-indexer', Env);
+  if (!config) return 2;
   let retentionDays: Record<string, number>;
   try {
     retentionDays = parseRetention(config.PROMETHEAN_INDEXER_RETENTION);
@@ -41,19 +32,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const store = await createStore(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : { dataDir: config.PROMETHEAN_INDEX_PGLITE_DIR! });
-  const token = (await readFile(config.PROMETHEAN_AGENT_TOKEN_FILE, 'utf8')).trim();
-  const bus = new BusClient({ url: config.PROMETHEAN_HUB_URL, token });
-  await bus.connect();
+  const bus = await connectWorkerBus(config);
   const indexer = await startIndexer(agentBusFrom(bus), store, {
     logLevel: config.PROMETHEAN_LOG_LEVEL, retentionDays, backfill: { maxConcurrentJobs: config.PROMETHEAN_INDEXER_CONCURRENCY },
   });
   await indexer.ready;
-  process.send?.({ type: 'ready' });
-  await untilStopped();
-  await indexer.stop();
-  bus.close();
-  await store.close();
-  return 0;
+  return serveUntilStopped(() => indexer.stop(), () => bus.close(), () => store.close());
 }
 
 runAsProgram(import.meta.url, 'message-indexer', main);
