@@ -32,3 +32,11 @@ export function vectorLiteral(values: ArrayLike<number>): string {
   }
   return `${out}]`;
 }
+
+/**
+ * Parallel arrays, one per key, for `INSERT … SELECT * FROM unnest($1::text[], …)`: one round trip
+ * for a whole batch (the column order is the query's parameter order).
+ */
+export function columnsOf<T>(batch: readonly T[], keys: readonly (keyof T)[]): (string | null)[][] {
+  return keys.map((k) => batch.map((row) => (row[k] ?? null) as string | null));
+}

@@ -15,7 +15,7 @@ import {
   AuditChainQuerySchema, AuditQuerySchema, AuditSchema, MessageKeySchema, MessageSchema, ModelSchema, ReasonSchema,
   SearchKSchema, TenantScopeSchema, TokenHashSchema, TokenSchema, TranscriptSegmentSchema, parseInput,
 } from './schemas.ts';
-import { vectorLiteral } from './sql.ts';
+import { columnsOf, vectorLiteral } from './sql.ts';
 import type { SqlClient } from './sql.ts';
 import { StoreError, StoreInputError } from './errors.ts';
 import { loadMigrations, runMigrations } from './migrate.ts';
@@ -105,7 +105,7 @@ export class SqlStore implements Store {
       await this.sql.transaction(async (tx) => {
         for (let start = 0; start < all.length; start += size) {
           const batch = all.slice(start, start + size);
-          const r = await tx.query<{ inserted: number; updated: number }>(q.UPSERT_MESSAGES, columns(batch));
+          const r = await tx.query<{ inserted: number; updated: number }>(q.UPSERT_MESSAGES, columnsOf(batch, UPSERT_COLUMNS));
           const inserted = Number(r.rows[0]?.inserted ?? 0);
           const updated = Number(r.rows[0]?.updated ?? 0);
           result.inserted += inserted;
@@ -361,24 +361,8 @@ export class SqlStore implements Store {
   }
 }
 
-/** Ten parallel arrays, one per column of UPSERT_MESSAGES. */
-function columns(batch: readonly ParsedMessage[]): string[][] {
-  const cols: (string | null)[][] = Array.from({ length: 10 }, () => new Array<string | null>(batch.length));
-  for (let i = 0; i < batch.length; i++) {
-    const m = batch[i]!;
-    cols[0]![i] = m.provider;
-    cols[1]![i] = m.tenant;
-    cols[2]![i] = m.foreign_id;
-    cols[3]![i] = m.space_id;
-    cols[4]![i] = m.channel_id;
-    cols[5]![i] = m.author_id;
-    cols[6]![i] = m.content;
-    cols[7]![i] = m.created_at;
-    cols[8]![i] = m.edited_at;
-    cols[9]![i] = m.raw;
-  }
-  return cols as string[][];
-}
+/** The columns of UPSERT_MESSAGES, in its parameter order. */
+const UPSERT_COLUMNS = ['provider', 'tenant', 'foreign_id', 'space_id', 'channel_id', 'author_id', 'content', 'created_at', 'edited_at', 'raw'] as const;
 
 function versionAtLeast(version: string, min: readonly number[]): boolean {
   const parts = version.split('.').map((p) => Number.parseInt(p, 10) || 0);

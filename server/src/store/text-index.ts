@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ID_TOKEN_RE } from '@promethean/shared';
-import type { SqlClient, SqlQueryable } from './sql.ts';
+import { columnsOf, type SqlClient, type SqlQueryable } from './sql.ts';
 import type { MessageKey, MessageRow, TenantScope, UpsertResult } from './store.ts';
 import { MessageSchema, Timestamp, parseInput } from './schemas.ts';
 import { toIso, toMessageRow } from './rows.ts';
@@ -309,25 +309,8 @@ function toJobRow(r: Record<string, unknown>): BackfillJobRow {
   };
 }
 
-/** Eleven parallel arrays, one per column of INDEX_MESSAGES. */
-function columns(batch: readonly ParsedIndexMessage[]): (string | null)[][] {
-  const cols: (string | null)[][] = Array.from({ length: 11 }, () => new Array<string | null>(batch.length));
-  for (let i = 0; i < batch.length; i++) {
-    const m = batch[i]!;
-    cols[0]![i] = m.provider;
-    cols[1]![i] = m.tenant;
-    cols[2]![i] = m.foreign_id;
-    cols[3]![i] = m.space_id;
-    cols[4]![i] = m.channel_id;
-    cols[5]![i] = m.author_id;
-    cols[6]![i] = m.content;
-    cols[7]![i] = m.created_at;
-    cols[8]![i] = m.edited_at;
-    cols[9]![i] = m.raw;
-    cols[10]![i] = m.thread_id;
-  }
-  return cols;
-}
+/** The columns of INDEX_MESSAGES, in its parameter order. */
+const INDEX_COLUMNS = ['provider', 'tenant', 'foreign_id', 'space_id', 'channel_id', 'author_id', 'content', 'created_at', 'edited_at', 'raw', 'thread_id'] as const;
 
 /** The text index over one SqlClient; every method validates first (`onReject` counts refusals). */
 export class TextIndex {
@@ -358,7 +341,7 @@ export class TextIndex {
     const write = async (tx: SqlQueryable) => {
       for (let start = 0; start < all.length; start += this.#batchSize) {
         const batch = all.slice(start, start + this.#batchSize);
-        const r = await tx.query<{ inserted: number; updated: number }>(INDEX_MESSAGES, columns(batch));
+        const r = await tx.query<{ inserted: number; updated: number }>(INDEX_MESSAGES, columnsOf(batch, INDEX_COLUMNS));
         const inserted = Number(r.rows[0]?.inserted ?? 0);
         const updated = Number(r.rows[0]?.updated ?? 0);
         result.inserted += inserted;
