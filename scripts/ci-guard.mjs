@@ -26,7 +26,7 @@ const CODE_EXT = /\.(?:[cm]?[jt]sx?|json|ya?ml|sh|html|vue|svelte)$/;
 
 function listFiles(root) {
   try {
-    return execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean);
+    return execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean);
   } catch {
     const out = [];
     const walk = (dir) => {
