@@ -14,7 +14,10 @@
  *   p99 is printed in the baseline's name, and the generator's own event-loop delay and GC pauses in
  *   the progress log, because on a shared machine they, not the server, set most of the tail);
  * and the same three with 20 ms PCM frames (1920 bytes) as binary attachments (`-pcm`).
- * Every value is the median of 3 repetitions (1 with `--quick`), hub and relay alternating.
+ * Every value is the median of 5 repetitions (1 with `--quick`), hub and relay back to back, the
+ * order swapped every repetition so neither side always runs on a warmer (or noisier) machine. On a
+ * shared two-core machine single runs of the same server differ by ±15%, so fewer repetitions let
+ * one noisy run decide the row.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -143,7 +146,7 @@ const suite: BenchSuite = {
   async run(ctx) {
     if (!canPin) ctx.log('bus: taskset or a second core is missing; server and load generator are not pinned');
     const timing = ctx.quick ? { warmupMs: 300, durationMs: 1000 } : { warmupMs: 1000, durationMs: 4000 };
-    const reps = ctx.quick ? 1 : 3;
+    const reps = ctx.quick ? 1 : 5;
     // Both servers stay up (the idle one costs nothing); each scenario runs hub then relay back to
     // back, repeated, so a noisy neighbour affects both sides alike.
     const hub = await startHub();
@@ -156,7 +159,8 @@ const suite: BenchSuite = {
       for (const s of SCENARIOS) {
         const runs: Record<'hub' | 'relay', LoadResult[]> = { hub: [], relay: [] };
         for (let rep = 0; rep < reps; rep++) {
-          for (const [driver, server] of [['hub', hub], ['relay', relay]] as const) {
+          const order = [['hub', hub], ['relay', relay]] as const;
+          for (const [driver, server] of rep % 2 === 0 ? order : [...order].reverse()) {
             const spec: LoadSpec = { ...s.spec, ...timing, url: server.url };
             if (server.token) spec.token = server.token;
             const r = await runLoad(spec);
