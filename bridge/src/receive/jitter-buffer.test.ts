@@ -43,6 +43,54 @@ describe('JitterBuffer', () => {
     expect(jb.counters).toMatchObject({ overflowed: 0, late: 0, plc: 0, fec: 0 });
   });
 
+  it('a sender stall longer than the playout delay costs its frames once: the delay adapts, and the same stall again loses nothing', () => {
+    const jb = new JitterBuffer({ playoutDelayMs: 60, maxPlayoutDelayMs: 250 });
+    const out: PlayoutFrame[] = [];
+    // packet n is sent at 20n ms, except that the sender stalls for 100 ms twice: packets 10..14 and
+    // 30..34 leave in one burst 100 ms after packet 10 (resp. 30) should have
+    const sentAt = (n: number): number => (n >= 10 && n < 15 ? 300 : n >= 30 && n < 35 ? 700 : 20 * n);
+    const order = Array.from({ length: 50 }, (_, n) => n).sort((a, b) => sentAt(a) - sentAt(b) || a - b);
+    let t = 0;
+    for (const n of order) {
+      for (; t < sentAt(n); t += 5) jb.pull(BigInt(t) * MS, out);
+      jb.push(pkt(n, sentAt(n)));
+    }
+    const lateAfterFirst = jb.counters.late;
+    expect(lateAfterFirst).toBeGreaterThan(0); // 10 (due 260) and 11 (due 280) came at 300: concealed
+    expect(out.filter((f) => f.kind !== 'packet').map((f) => f.seq)).toEqual([10, 11]);
+    expect(jb.playoutDelayMs).toBeGreaterThan(100); // 60 + 40 ms late + 10 ms margin
+    for (; t <= 2000; t += 5) jb.pull(BigInt(t) * MS, out);
+    const packets = out.filter((f) => f.kind === 'packet').map((f) => f.seq);
+    // the second stall (30..34) cost nothing: every other packet came out as itself, in order
+    expect(packets).toEqual(Array.from({ length: 50 }, (_, n) => n).filter((n) => n !== 10 && n !== 11));
+    expect(jb.counters.late).toBe(lateAfterFirst);
+  });
+
+  it('gives the extra delay back a quarter per talk-spurt without a late packet, never below the floor', () => {
+    const jb = new JitterBuffer({ playoutDelayMs: 60, maxPlayoutDelayMs: 250 });
+    // a late packet raises the delay
+    for (let i = 0; i < 3; i++) jb.push(pkt(i, i * 20));
+    drain(jb, 200);
+    jb.push(pkt(3, 400)); // due at 120 (its frame already concealed): 280 ms late
+    expect(jb.playoutDelayMs).toBe(250); // capped
+    const delays: number[] = [];
+    let base = 1000;
+    for (let spurt = 0; spurt < 40; spurt++) {
+      // each spurt: 3 packets on time, then a silence frame; a second of silence between spurts
+      const first = 10 + spurt * 100;
+      for (let k = 0; k < 3; k++) jb.push(pkt(first + k, base + k * 20));
+      jb.push(pkt(first + 3, base + 60, SILENCE));
+      for (let t = base; t < base + 1000; t += 5) jb.pull(BigInt(t) * MS);
+      delays.push(jb.playoutDelayMs);
+      base += 2000;
+    }
+    // the late packet counts against the spurt that follows it, which gives nothing back
+    expect(delays[0]).toBe(250);
+    expect(delays[1]).toBeCloseTo(60 + 190 * 0.75, 3);
+    expect(delays.every((d, i) => i === 0 || d <= delays[i - 1]!)).toBe(true);
+    expect(delays.at(-1)).toBe(60);
+  });
+
   it('puts packets reordered by up to 3 back in sequence order', () => {
     const jb = new JitterBuffer({ playoutDelayMs: 80 });
     const order = [0, 3, 1, 2, 4, 7, 5, 6, 8, 9];

@@ -27,6 +27,13 @@ export interface JitterBufferOptions {
    * within this many ms of where that clock puts it; otherwise it is re-anchored at its arrival.
    */
   reanchorToleranceMs: number;
+  /**
+   * Adaptive ceiling of the playout delay, in ms (`playoutDelayMs` is the floor). A packet that
+   * arrives after its frame was concealed raises the delay at once by how late it was (plus 10 ms), so
+   * the next stall of the same size loses nothing; each talk-spurt without a late packet gives back a
+   * quarter of the extra delay. Equal to `playoutDelayMs`: a fixed delay.
+   */
+  maxPlayoutDelayMs: number;
 }
 
 export const defaultJitterBufferOptions: JitterBufferOptions = {
@@ -35,6 +42,7 @@ export const defaultJitterBufferOptions: JitterBufferOptions = {
   capacity: 500,
   clockRate: 48000,
   reanchorToleranceMs: 300,
+  maxPlayoutDelayMs: 250,
 };
 
 export interface BufferedPacket {
@@ -83,6 +91,11 @@ export class JitterBuffer {
   /** Highest extSeq released or dropped, so late packets are recognised after a spurt ends. */
   private releasedExt = -1;
   private readonly delayNs: bigint;
+  /** Adaptive delay on top of `delayNs` (0 … maxPlayoutDelayMs − playoutDelayMs). */
+  private extraNs = 0n;
+  private readonly maxExtraNs: bigint;
+  /** Whether a packet of the current spurt came too late (no decay at the next spurt). */
+  private lateInSpurt = false;
   private readonly toleranceNs: bigint;
   private anchored = false;
   /** Whether the current spurt has released a frame yet (until then a reordered earlier packet re-opens it). */
@@ -92,6 +105,13 @@ export class JitterBuffer {
     this.options = { ...defaultJitterBufferOptions, ...options };
     this.delayNs = BigInt(Math.round(this.options.playoutDelayMs * 1e6));
     this.toleranceNs = BigInt(Math.round(this.options.reanchorToleranceMs * 1e6));
+    const extraMs = Math.max(0, this.options.maxPlayoutDelayMs - this.options.playoutDelayMs);
+    this.maxExtraNs = BigInt(Math.round(extraMs * 1e6));
+  }
+
+  /** The playout delay in force now (the floor plus what late packets added), in ms. */
+  get playoutDelayMs(): number {
+    return Number(this.delayNs + this.extraNs) / 1e6;
   }
 
   get depth(): number {
@@ -106,6 +126,7 @@ export class JitterBuffer {
   push(packet: BufferedPacket): boolean {
     if (packet.extSeq <= this.releasedExt) {
       this.counters.late++;
+      this.adaptTo(packet);
       return false;
     }
     let i = this.held.length;
@@ -123,6 +144,7 @@ export class JitterBuffer {
         return true;
       }
       this.counters.late++;
+      this.adaptTo(packet);
       return false;
     }
     this.held.splice(i, 0, packet);
@@ -146,7 +168,7 @@ export class JitterBuffer {
   pull(nowNs: bigint, out: PlayoutFrame[] = []): PlayoutFrame[] {
     while (this.active) {
       const captureNs = this.captureNs(this.nextTsOffset);
-      if (this.dueAnchorNs + this.samplesToNs(this.nextTsOffset) + this.delayNs > nowNs) break;
+      if (this.dueAnchorNs + this.samplesToNs(this.nextTsOffset) + this.delayNs + this.extraNs > nowNs) break;
       let head = this.held[0];
       while (head && head.extSeq < this.nextExt) {
         // behind the release point (never expected after push's check): drop it rather than stall on it
@@ -197,7 +219,7 @@ export class JitterBuffer {
 
   /** The monotonic time at which the next frame will be due, or undefined when idle. */
   nextDueNs(): bigint | undefined {
-    return this.active ? this.dueAnchorNs + this.samplesToNs(this.nextTsOffset) + this.delayNs : undefined;
+    return this.active ? this.dueAnchorNs + this.samplesToNs(this.nextTsOffset) + this.delayNs + this.extraNs : undefined;
   }
 
   /** Drops everything held and forgets the media clock (a restarted stream). */
@@ -230,6 +252,10 @@ export class JitterBuffer {
 
   private startSpurt(): void {
     const first = this.held[0]!;
+    // give back a quarter of the extra delay after a spurt with nothing late (never mid-spurt, where a
+    // shorter delay would make frames already scheduled due at once)
+    if (!this.lateInSpurt && this.extraNs > 0n) this.extraNs = this.extraNs < 1_000_000n ? 0n : this.extraNs - this.extraNs / 4n;
+    this.lateInSpurt = false;
     this.active = true;
     this.spurtReleased = false;
     this.counters.spurts++;
@@ -257,6 +283,22 @@ export class JitterBuffer {
   private endSpurt(): void {
     this.active = false;
     if (this.held.length > 0) this.startSpurt();
+  }
+
+  /**
+   * A packet came after its frame was released (concealed or skipped): raise the delay by how late it
+   * was, so a stall of the same size does not cost the next frames. Only for the current media clock
+   * (a packet from before a re-anchor says nothing about this schedule).
+   */
+  private adaptTo(packet: BufferedPacket): void {
+    if (!this.anchored || this.maxExtraNs === 0n) return;
+    const offset = tsDelta(packet.timestamp, this.anchorTs);
+    if (offset < 0 || offset > this.options.clockRate * 60) return;
+    const lateNs = packet.arrivalNs - (this.dueAnchorNs + this.samplesToNs(offset) + this.delayNs + this.extraNs);
+    if (lateNs <= 0n) return;
+    this.lateInSpurt = true;
+    const raised = this.extraNs + lateNs + 10_000_000n;
+    this.extraNs = raised > this.maxExtraNs ? this.maxExtraNs : raised;
   }
 
   /** Jumps to a held packet; its media time follows from its timestamp relative to the anchor. */

@@ -42,6 +42,8 @@ export interface SpeakerSnapshot extends StreamStatsSnapshot {
   decodeErrors: number;
   decryptErrors: number;
   depth: number;
+  /** The jitter buffer's playout delay now (its floor plus what late packets added), ms. */
+  playoutDelayMs: number;
   framesOut: number;
   /** Whether the PCM branch runs for this stream. */
   decoded: boolean;
@@ -101,6 +103,7 @@ export class SpeakerStream {
       decodeErrors: this.decodeErrors,
       decryptErrors: this.decryptErrors,
       depth: this.buffer.depth,
+      playoutDelayMs: this.buffer.playoutDelayMs,
       framesOut: this.framesOut,
       decoded: this.decoded,
     };

@@ -210,6 +210,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
         reordered: s.reordered,
         concealed: s.concealed,
         jitter_ms: s.jitterMs,
+        playout_delay_ms: s.playoutDelayMs,
         clock_skew_ppm: s.clockSkewPpm,
         decrypt_errors: s.decryptErrors,
         decoded: s.decoded,

@@ -52,6 +52,8 @@ export const VoiceHealthSpeaker = z.object({
   reordered: z.number().int().nonnegative(),
   concealed: z.number().int().nonnegative(),
   jitter_ms: z.number().nonnegative(),
+  /** The PCM branch's playout delay now: its floor plus what late packets added (adaptive). */
+  playout_delay_ms: z.number().nonnegative().optional(),
   clock_skew_ppm: z.number(),
   decrypt_errors: z.number().int().nonnegative(),
   /** Whether the bridge decodes this stream to PCM (someone consumes it); the relay runs either way. */
