@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { BusClient, makeEnvelope, type Envelope, type PayloadOf } from '@promethean/shared';
@@ -220,6 +221,9 @@ const suite: BenchSuite = {
       const botUserId = [...standin.world.voiceStates.values()].find((v) => standin.world.users.get(v.user_id)?.bot)?.user_id;
       for (const s of standin.speakers.list()) void standin.speakers.play(s.name, { loop: true, pauseMs: 400 });
       const sent = new SentFrames(standin);
+      // the stand-in sends from this process: its own stalls delay frames (late at the bridge, not lost by it)
+      const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+      loopDelay.enable();
       const startStandinMs = standin.speakers.now();
       const start = performance.now();
       const closesAt: number[] = [];
@@ -291,10 +295,24 @@ const suite: BenchSuite = {
       for (const [user, stamps] of Object.entries(report.published)) for (const t of stamps) published.add(`${user}:${t}`);
       let counted = 0;
       let got = 0;
+      // where the missing frames are: per 10 s of the run and per speaker, to tell a fault's loss
+      // from a steady one
+      const missingAt = new Map<number, Map<string, number>>();
       for (const [key, at] of sent.keys) {
         if (at < startStandinMs || at > endStandinMs - 2000) continue;
         counted++;
         if (published.has(key)) got++;
+        else {
+          const bucket = Math.floor((at - startStandinMs) / 10_000) * 10;
+          const users = missingAt.get(bucket) ?? new Map<string, number>();
+          const user = key.slice(0, key.indexOf(':'));
+          users.set(user, (users.get(user) ?? 0) + 1);
+          missingAt.set(bucket, users);
+        }
+      }
+      for (const [bucket, users] of [...missingAt].sort((a, b) => a[0] - b[0])) {
+        const total = [...users.values()].reduce((a, b) => a + b, 0);
+        ctx.log(`soak: missing ${total} frames in ${bucket}–${bucket + 10} s: ${[...users].map(([u, n]) => `${u.slice(-4)}×${n}`).join(' ')}`);
       }
       const pct = counted > 0 ? (100 * got) / counted : NaN;
       // reconnect loops: reconnecting states no injected close explains (within 20 s before), and a
@@ -307,7 +325,13 @@ const suite: BenchSuite = {
       ctx.log(`soak: ${got}/${counted} sent frames published as PCM (${pct.toFixed(3)} %), ${report.concealed} concealed frames, ${sent.udpDropped} frames dropped by the UDP fault, reconnects ${reconnects} (unexplained ${unexplained}), final status ${final}, faults: ${injected.join('; ')}`);
       ctx.log(`soak: the bridge's own count of PCM frames published (concealed included): ${bus.bridgePublished}; hub media frames dropped for slow subscribers: ${hubDropped}`);
       const h = bus.lastHealth;
-      if (h) ctx.log(`soak: last voice.health: ${h.state}, ${h.speakers.length} speakers (${h.speakers.filter((x) => x.decoded !== false).length} decoded), dropped ${h.dropped_frames}, decrypt errors ${h.decrypt_errors}, unmapped ${h.unmapped ?? 0}, dave ${JSON.stringify(h.dave ?? null)}, faults ${JSON.stringify(h.faults)}`);
+      if (h) {
+        const speakers = h.speakers;
+        const sum = (f: (x: (typeof speakers)[number]) => number): number => speakers.reduce((n, x) => n + f(x), 0);
+        ctx.log(`soak: last voice.health: ${h.state}, ${h.speakers.length} speakers (${h.speakers.filter((x) => x.decoded !== false).length} decoded), dropped ${h.dropped_frames}, decrypt errors ${h.decrypt_errors}, unmapped ${h.unmapped ?? 0}, dave ${JSON.stringify(h.dave ?? null)}, faults ${JSON.stringify(h.faults)}`);
+        ctx.log(`soak: the current speakers' streams: received ${sum((x) => x.received)}, lost ${sum((x) => x.lost)}, late ${sum((x) => x.late)}, reordered ${sum((x) => x.reordered)}, concealed ${sum((x) => x.concealed)}, jitter max ${Math.max(...speakers.map((x) => x.jitter_ms)).toFixed(1)} ms, playout delay max ${Math.max(...speakers.map((x) => x.playout_delay_ms ?? 0)).toFixed(0)} ms`);
+      }
+      ctx.log(`soak: this process (the stand-in's sender): event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms`);
       if (got === 0) ctx.log(`soak: nothing published; the bridge's log: ${bridge.output().slice(-3000)}`);
       const m2 = samples.find((s) => s.label === 'minute 2');
       const end = samples.find((s) => s.label === 'end');

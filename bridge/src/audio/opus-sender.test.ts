@@ -7,28 +7,31 @@ import { requires } from '../../../test/support/requires.ts';
 
 class RecordingSink implements OpusSink {
   readonly events: Array<{ t: number; what: string }> = [];
+  #stopped: (() => void) | undefined;
+  /** Resolves at the next Speaking off. */
+  readonly stopped = new Promise<void>((resolve) => (this.#stopped = resolve));
   playOpusPacket(packet: Buffer): void {
     this.events.push({ t: performance.now(), what: packet.length === 3 && packet[0] === 0xf8 ? 'silence' : `pkt:${packet[1]}` });
   }
   setSpeaking(speaking: boolean): void {
     this.events.push({ t: performance.now(), what: speaking ? 'speaking:on' : 'speaking:off' });
+    if (!speaking) this.#stopped?.();
   }
 }
 
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('OpusSender', () => {
   it('sends queued packets every 20 ms between Speaking on and off, ending with five silence frames', async () => {
     const sink = new RecordingSink();
     const sender = new OpusSender(sink);
     for (let i = 0; i < 5; i++) sender.pushOpus(Uint8Array.of(0xfc, i, 0, 0));
-    await wait(350);
+    await sink.stopped;
     const what = sink.events.map((e) => e.what);
     expect(what).toEqual(['speaking:on', 'pkt:0', 'pkt:1', 'pkt:2', 'pkt:3', 'pkt:4', ...Array(5).fill('silence'), 'speaking:off']);
+    // paced, not sent in a burst: ten frames span at least nine 20 ms steps (how much longer a loaded
+    // machine makes it is a timing question for the benchmarks, not this test)
     const sends = sink.events.filter((e) => e.what.startsWith('pkt') || e.what === 'silence');
-    const span = sends.at(-1)!.t - sends[0]!.t;
-    expect(span).toBeGreaterThan(9 * 20 - 10);
-    expect(span).toBeLessThan(9 * 20 + 60);
+    expect(sends.at(-1)!.t - sends[0]!.t).toBeGreaterThan(9 * 20 - 10);
     expect(sender.isSpeaking).toBe(false);
     sender.close();
   });
