@@ -170,6 +170,11 @@ const suite: BenchSuite = {
         }
         const h = medianResult(runs.hub);
         const r = medianResult(runs.relay);
+        // Each repetition's hub and relay ran back to back: their ratio cancels what drifts slowly on
+        // a shared machine (a neighbour's load), which the ratio of the two medians does not.
+        const pick = (x: LoadResult): number => (s.latency ? x.p99Ms! : x.deliveriesPerSec);
+        const paired = runs.hub.map((x, i) => pick(x) / pick(runs.relay[i]!));
+        ctx.log(`bus: ${s.row} hub/relay ${s.latency ? 'p99' : 'throughput'} per repetition: ${paired.map((x) => x.toFixed(2)).join(' ')} (median ${median(paired).toFixed(2)})`);
         rows.push(
           s.latency
             ? {
