@@ -139,8 +139,20 @@ export const VoicePlayPcm = withAudioData(z.object({
   ducking_db: z.number().min(-60).max(0).optional(),
   /** Optional id so a producer can correlate playback; the mixer keeps requests in arrival order. */
   play_id: z.string().min(1).max(128).optional(),
+  /**
+   * `main` (default: speech, one request after another) or `background` (music, tones: mixed under
+   * main, and lowered by a playing main request's `ducking_db`).
+   */
+  lane: z.enum(['main', 'background']).optional(),
   ...AudioDataFields,
 }));
+
+/** Stops a session's playback at once and drops what is queued (the kill switch); `lane` limits it to one lane. */
+export const VoicePlayStop = z.object({
+  session_id: z.string().min(1),
+  lane: z.enum(['main', 'background']).optional(),
+  reason: z.string().max(500).optional(),
+});
 
 export const VoicePlayPcmOut = withAudioData(z.object({
   session_id: z.string().min(1),
@@ -313,6 +325,7 @@ export const voicePayloads = {
   'voice.play.pcm': VoicePlayPcm,
   'voice.play.pcm.out': VoicePlayPcmOut,
   'voice.play.opus': VoicePlayOpus,
+  'voice.play.stop': VoicePlayStop,
   'voice.members': VoiceMembers,
   'voice.listeners': VoiceListeners,
   'voice.relay.streams': VoiceRelayStreams,

@@ -1,7 +1,8 @@
 /**
- * The `mixer` worker: tokenless. Consumes `voice.play.pcm` from any provider/tenant, keeps one ordered
- * playback queue per session, applies `gain_db`, and publishes `voice.play.pcm.out` 20 ms frames of
- * 48 kHz stereo in real time on the same provider/tenant (PCM as attachment 0).
+ * The `mixer` worker: tokenless. Consumes `voice.play.pcm` from any provider/tenant, keeps ordered
+ * playback queues per session (a main lane and a background lane ducked under it), applies `gain_db`
+ * and `ducking_db`, and publishes `voice.play.pcm.out` 20 ms frames of 48 kHz stereo in real time on
+ * the same provider/tenant (PCM as attachment 0). `voice.play.stop` drops a session's playback.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
@@ -18,6 +19,8 @@ export interface MixerRuntime {
 export interface MixerWorkerOptions {
   /** Subscription pattern for play requests. */
   pattern: string;
+  /** Subscription pattern for stop requests (the kill switch). */
+  stopPattern: string;
   /** Directories `data_path` may point into; empty = data_path refused. */
   dataDirs: string[];
   /** Largest request accepted, in seconds of audio. */
@@ -32,6 +35,7 @@ export interface MixerWorkerOptions {
 
 export const defaultMixerWorkerOptions: MixerWorkerOptions = {
   pattern: 'promethean.p.*.t.*.voice.play.pcm',
+  stopPattern: 'promethean.p.*.t.*.voice.play.stop',
   dataDirs: [],
   maxSeconds: 300,
   maxBytes: 32 * 1024 * 1024,
@@ -51,6 +55,20 @@ export class MixerWorker {
 
   start(): void {
     this.runtime.subscribe(this.options.pattern, (env, att) => this.onPlay(env, att));
+    this.runtime.subscribe(this.options.stopPattern, (env) => {
+      this.onStop(env);
+    });
+  }
+
+  /** Drops the session's queued and playing requests; returns how many. */
+  onStop(env: Envelope): number {
+    const parsed = voicePayloads['voice.play.stop'].safeParse(env.payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const path = ['payload', ...(issue?.path ?? []).map(String)].join('.');
+      throw new PrometheanError('schema', `voice.play.stop ${path}: ${issue?.message ?? 'invalid'}`, { path });
+    }
+    return this.mixer.stop(env.provider, env.tenant, parsed.data.session_id, parsed.data.lane);
   }
 
   stop(): void {
@@ -75,7 +93,7 @@ export class MixerWorker {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(2 * i, true);
     const stereo = toStereo48k(samples, p.format.rate_hz, p.format.channels, p.gain_db ?? 0);
-    const result = this.mixer.enqueue({ provider: env.provider, tenant: env.tenant, sessionId: p.session_id, playId: p.play_id, stereo });
+    const result = this.mixer.enqueue({ provider: env.provider, tenant: env.tenant, sessionId: p.session_id, playId: p.play_id, stereo, lane: p.lane, duckingDb: p.ducking_db });
     if (result === 'queue_full') throw new PrometheanError('oversize', `playback queue of session ${p.session_id} is full`);
     if (result === 'sessions_full') throw new PrometheanError('unavailable', `the mixer already plays for ${this.mixer.options.maxSessions} sessions`, { path: 'payload.session_id' });
     if (result === 'closed') throw new PrometheanError('invalid_state', 'the mixer is stopped');
