@@ -14,44 +14,35 @@ export class SfuOptionsError extends PrometheanError {
   }
 }
 
-/** Another producer of the same Sfu already receives RTP with this ssrc. */
-export class SsrcInUseError extends PrometheanError {
-  override name = 'SsrcInUseError';
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super('invalid_state', message, options);
-  }
-}
-
-/** A router, producer or listener with this id is already open. */
-export class IdInUseError extends PrometheanError {
-  override name = 'IdInUseError';
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super('invalid_state', message, options);
-  }
-}
-
-/** The media process died (or could not start); what was pending on it is rejected with this. */
-export class SfuDiedError extends PrometheanError {
-  override name = 'SfuDiedError';
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super('internal', message, options);
-  }
-}
-
-/** The media process did not answer a request in time. */
-export class SfuTimeoutError extends PrometheanError {
-  override name = 'SfuTimeoutError';
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super('internal', message, options);
-  }
-}
-
 /** The media engine failed (werift threw, a socket could not bind, an SDP answer was refused). */
 export class SfuError extends PrometheanError {
   override name = 'SfuError';
   constructor(message: string, options: { cause?: unknown; code?: ErrorCode } = {}) {
     super(options.code ?? 'internal', message, options);
   }
+}
+
+// The classes below only rename a shared shape: the ids and ssrcs are states (`invalid_state`,
+// as the shared InvalidStateError), the media process's failures are SFU failures (`internal`).
+
+/** Another producer of the same Sfu already receives RTP with this ssrc. */
+export class SsrcInUseError extends InvalidStateError {
+  override name = 'SsrcInUseError';
+}
+
+/** A router, producer or listener with this id is already open. */
+export class IdInUseError extends InvalidStateError {
+  override name = 'IdInUseError';
+}
+
+/** The media process died (or could not start); what was pending on it is rejected with this. */
+export class SfuDiedError extends SfuError {
+  override name = 'SfuDiedError';
+}
+
+/** The media process did not answer a request in time. */
+export class SfuTimeoutError extends SfuError {
+  override name = 'SfuTimeoutError';
 }
 
 /** An error as it crosses the process boundary. */

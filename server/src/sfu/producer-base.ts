@@ -1,16 +1,24 @@
 /**
- * What every driver's producer shares: its identity, the checked options it was made from, and a
- * close that runs once, releases the driver's resources, tells the router, then emits `close`.
+ * What every driver's producer shares: the checked options it was made from, the guard on its stats,
+ * and (from {@link ChildBase}) its identity and close.
  */
 import { randomUUID } from 'node:crypto';
-import { TypedEmitter } from '@promethean/shared';
-import { InvalidStateError, SfuError } from './errors.ts';
+import { ChildBase, type ChildIdentity } from './child-base.ts';
+import { SfuError } from './errors.ts';
 import type { ProduceOptions, SfuProducer, SfuProducerEvents, SfuProducerStats } from './types.ts';
 
 const isUint = (n: unknown, max: number): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= max;
 
+/** `router.produce()`'s options once checked, with the id filled in. */
+export interface CheckedProduceOptions {
+  id: string;
+  userId: string;
+  ssrc: number;
+  payloadType: number | undefined;
+}
+
 /** `router.produce()`'s options, checked, with the id filled in; `SfuError` (`schema`) naming the bad one. */
-export function checkProduceOptions(options: ProduceOptions): { id: string; userId: string; ssrc: number; payloadType: number | undefined } {
+export function checkProduceOptions(options: ProduceOptions): CheckedProduceOptions {
   const { userId, ssrc, payloadType } = options;
   if (typeof userId !== 'string' || userId.length === 0) throw new SfuError('userId must be a non-empty string', { code: 'schema' });
   if (!isUint(ssrc, 0xffff_ffff)) throw new SfuError('ssrc must be an unsigned 32-bit integer', { code: 'schema' });
@@ -20,57 +28,28 @@ export function checkProduceOptions(options: ProduceOptions): { id: string; user
   return { id, userId, ssrc, payloadType };
 }
 
-export interface ProducerIdentity {
-  id: string;
-  sessionId: string;
+export interface ProducerIdentity extends ChildIdentity {
   userId: string;
   ssrc: number;
   payloadType: number | undefined;
-  /** Told once, when the producer closes (the router drops it and tells its listeners). */
-  onClose: (producer: SfuProducer) => void;
 }
 
-export abstract class ProducerBase extends TypedEmitter<SfuProducerEvents> implements SfuProducer {
-  readonly id: string;
-  readonly sessionId: string;
+export abstract class ProducerBase extends ChildBase<SfuProducerEvents> implements SfuProducer {
   readonly userId: string;
   readonly ssrc: number;
   readonly payloadType: number | undefined;
-  readonly #onClose: (producer: SfuProducer) => void;
-  #closed = false;
 
   constructor(init: ProducerIdentity) {
-    super();
-    this.id = init.id;
-    this.sessionId = init.sessionId;
+    super(init, 'producer');
     this.userId = init.userId;
     this.ssrc = init.ssrc;
     this.payloadType = init.payloadType;
-    this.#onClose = init.onClose;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   async stats(): Promise<SfuProducerStats> {
-    if (this.#closed) throw new InvalidStateError(`producer ${this.id} is closed`);
+    this.assertOpen();
     return this.readStats();
   }
 
-  close(): void {
-    this.finish(true);
-  }
-
-  /** Closes once: `release` frees the driver's side (skipped when that side is already gone). */
-  protected finish(release: boolean): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (release) this.release();
-    this.#onClose(this);
-    this.emit('close');
-  }
-
   protected abstract readStats(): Promise<SfuProducerStats>;
-  protected abstract release(): void;
 }

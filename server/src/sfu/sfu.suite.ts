@@ -252,6 +252,27 @@ export function runSfuSuite({ name, create, receiver: createReceiver, crash, off
       expect(r2.producers()).toEqual([]);
     });
 
+    it('producer and listener ids are unique across the Sfu from the moment they are asked for; a refused or closed one is free again', async () => {
+      const r1 = await router();
+      const r2 = await router();
+      const taken = ssrc();
+      await r1.produce({ userId: 'alice', ssrc: taken });
+      // Refused for its ssrc: the id it asked for is not kept.
+      await expect(r2.produce({ userId: 'bob', ssrc: taken, producerId: 'p-unique' })).rejects.toBeInstanceOf(SsrcInUseError);
+      const p = await r2.produce({ userId: 'bob', ssrc: ssrc(), producerId: 'p-unique' });
+      await expect(r1.produce({ userId: 'carol', ssrc: ssrc(), producerId: 'p-unique' })).rejects.toBeInstanceOf(IdInUseError);
+      // Two routers asking for one listener id at once: exactly one gets it.
+      const both = await Promise.allSettled([r1.createListener('l-unique'), r2.createListener('l-unique')]);
+      const won = both.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      const lost = both.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+      expect(won).toHaveLength(1);
+      expect(lost).toEqual([expect.any(IdInUseError)]);
+      won[0]!.close();
+      p.close();
+      expect((await r1.produce({ userId: 'carol', ssrc: ssrc(), producerId: 'p-unique' })).id).toBe('p-unique');
+      expect((await r1.createListener('l-unique')).id).toBe('l-unique');
+    });
+
     it('counts unknown-ssrc, RTCP and malformed datagrams and keeps forwarding', async () => {
       const r = await router();
       const p = await r.produce({ userId: 'alice', ssrc: ssrc(), payloadType: 120 });

@@ -6,9 +6,9 @@
  */
 import type { types as ms } from 'mediasoup';
 import { z } from 'zod';
-import { TypedEmitter } from '@promethean/shared';
 import { InvalidStateError, SfuError } from '../errors.ts';
-import type { MediasoupJson, SfuAnswer, SfuConnectionState, SfuListener, SfuListenerEvents, SfuMediasoupConsumer, SfuMediasoupOffer, SfuTrackInfo } from '../types.ts';
+import { ListenerBase, type ListenerIdentity } from '../listener-base.ts';
+import type { MediasoupJson, SfuAnswer, SfuConnectionState, SfuMediasoupConsumer, SfuMediasoupOffer } from '../types.ts';
 import type { MediasoupProducer } from './producer.ts';
 
 const Fingerprint = z.object({ algorithm: z.string().min(1).max(16), value: z.string().min(1).max(256) });
@@ -21,14 +21,11 @@ const MediasoupAnswer = z.object({
     .optional(),
 });
 
-export interface MediasoupListenerInit {
-  id: string;
-  sessionId: string;
+export interface MediasoupListenerInit extends ListenerIdentity {
   transport: ms.WebRtcTransport;
   router: ms.Router;
   /** The open producers of this listener's router. */
   producers: () => ReadonlyMap<string, MediasoupProducer>;
-  onClose: (listener: MediasoupListener) => void;
 }
 
 /** The browser's state as the transport sees it. */
@@ -41,57 +38,37 @@ function connectionState(ice: ms.IceState, dtls: ms.DtlsState): SfuConnectionSta
   return 'connecting';
 }
 
-export class MediasoupListener extends TypedEmitter<SfuListenerEvents> implements SfuListener {
-  readonly id: string;
-  readonly sessionId: string;
+export class MediasoupListener extends ListenerBase<SfuMediasoupOffer> {
   readonly #transport: ms.WebRtcTransport;
   readonly #router: ms.Router;
   readonly #producers: () => ReadonlyMap<string, MediasoupProducer>;
-  readonly #onClose: (listener: MediasoupListener) => void;
   /** By our producer id, in the order of the last offer. */
   #consumers = new Map<string, ms.Consumer>();
-  #tracks: SfuTrackInfo[] = [];
-  #state: SfuConnectionState = 'new';
   #revision = 0;
   /** The revision of the offer that awaits its answer. */
   #pending: number | undefined;
   #dtlsConnected = false;
   #queue: Promise<unknown> = Promise.resolve();
-  #closed = false;
 
   constructor(init: MediasoupListenerInit) {
-    super();
-    this.id = init.id;
-    this.sessionId = init.sessionId;
+    super(init);
     this.#transport = init.transport;
     this.#router = init.router;
     this.#producers = init.producers;
-    this.#onClose = init.onClose;
-    const update = (): void => this.#setState(connectionState(this.#transport.iceState, this.#transport.dtlsState));
+    const update = (): void => this.setConnectionState(connectionState(this.#transport.iceState, this.#transport.dtlsState));
     this.#transport.on('icestatechange', update);
     this.#transport.on('dtlsstatechange', update);
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  get connectionState(): SfuConnectionState {
-    return this.#state;
-  }
-
-  async setProducers(producerIds: readonly string[]): Promise<SfuMediasoupOffer> {
-    this.#assertOpen();
-    if (!Array.isArray(producerIds) || producerIds.some((id) => typeof id !== 'string')) {
-      throw new SfuError('producerIds must be a list of strings', { code: 'schema' });
-    }
+  /** Serialized: a call made while an earlier one runs waits for it. */
+  protected offer(producerIds: readonly string[]): Promise<SfuMediasoupOffer> {
     const run = this.#queue.then(() => this.#setProducers([...new Set(producerIds)]));
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
   async #setProducers(wanted: string[]): Promise<SfuMediasoupOffer> {
-    this.#assertOpen();
+    this.assertOpen();
     const open = this.#producers();
     const skipped = wanted.filter((id) => !open.get(id) || open.get(id)!.closed);
     const chosen = wanted.filter((id) => !skipped.includes(id));
@@ -106,7 +83,7 @@ export class MediasoupListener extends TypedEmitter<SfuListenerEvents> implement
           });
         }
         next.set(id, consumer);
-        this.#assertOpen();
+        this.assertOpen();
       }
     } catch (error) {
       for (const [id, consumer] of next) if (this.#consumers.get(id) !== consumer) consumer.close();
@@ -118,7 +95,7 @@ export class MediasoupListener extends TypedEmitter<SfuListenerEvents> implement
       const c = next.get(id)!;
       return { id: c.id, producerId: id, kind: 'audio', rtpParameters: json(c.rtpParameters), userId: open.get(id)!.userId };
     });
-    this.#tracks = consumers.map((c) => ({ mid: String(c.rtpParameters.mid), producerId: c.producerId, userId: c.userId }));
+    this.setTracks(consumers.map((c) => ({ mid: String(c.rtpParameters.mid), producerId: c.producerId, userId: c.userId })));
     this.#pending = ++this.#revision;
     const t = this.#transport;
     return {
@@ -133,7 +110,7 @@ export class MediasoupListener extends TypedEmitter<SfuListenerEvents> implement
   }
 
   async answer(answer: string | SfuAnswer): Promise<void> {
-    this.#assertOpen();
+    this.assertOpen();
     if (this.#pending === undefined) throw new InvalidStateError(`listener ${this.id}: no offer awaits an answer`);
     const parsed = MediasoupAnswer.safeParse(answer);
     if (!parsed.success) {
@@ -152,44 +129,22 @@ export class MediasoupListener extends TypedEmitter<SfuListenerEvents> implement
       try {
         await this.#transport.connect({ dtlsParameters: dtlsParameters as unknown as ms.DtlsParameters });
       } catch (error) {
-        this.#assertOpen();
+        this.assertOpen();
         throw new SfuError(`the DTLS parameters were refused: ${(error as Error).message}`, { cause: error, code: 'schema' });
       }
       this.#dtlsConnected = true;
     }
-    this.#assertOpen();
+    this.assertOpen();
     if (this.#pending === revision) this.#pending = undefined;
   }
 
-  tracks(): SfuTrackInfo[] {
-    return this.#tracks.map((t) => ({ ...t }));
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected release(): void {
     this.#transport.close();
     this.#consumers.clear();
-    this.#onClose(this);
-    this.emit('close');
   }
 
-  /** A producer of the router was closed: if this listener carried it, its track is now silent. */
-  handleProducerClose(producerId: string): void {
-    if (this.#closed) return;
+  protected override forgetProducer(producerId: string): void {
     this.#consumers.delete(producerId);
-    if (this.#tracks.some((t) => t.producerId === producerId)) this.emit('producerclose', producerId);
-  }
-
-  #setState(state: SfuConnectionState): void {
-    if (this.#closed || state === this.#state) return;
-    this.#state = state;
-    this.emit('connectionstatechange', state);
-    if (state === 'failed' || state === 'closed') this.close();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new InvalidStateError(`listener ${this.id} is closed`);
   }
 }
 

@@ -7,10 +7,11 @@
  */
 import { availableParallelism } from 'node:os';
 import type { types as ms } from 'mediasoup';
-import { TypedEmitter } from '@promethean/shared';
-import { IdInUseError, InvalidStateError, SfuError, SfuOptionsError } from '../errors.ts';
+import { SfuError, SfuOptionsError } from '../errors.ts';
 import { ingestHost, resolveSfuOptions, type SfuOptions } from '../options.ts';
-import type { Sfu, SfuEvents, SfuIngestAddress, SfuIngestStats, SfuRouter } from '../types.ts';
+import type { RouterIdentity } from '../router-base.ts';
+import { SfuBase } from '../sfu-base.ts';
+import type { Sfu, SfuIngestAddress, SfuIngestStats } from '../types.ts';
 import { Ingest } from './ingest.ts';
 import { listenerEntries, toListenOptions } from './listen-info.ts';
 import { MediasoupRouter, MEDIA_CODECS, type RouterContext } from './router.ts';
@@ -45,19 +46,15 @@ async function loadMediasoup(workerBin: string): Promise<Mediasoup> {
   return mediasoup;
 }
 
-export class MediasoupSfu extends TypedEmitter<SfuEvents> implements Sfu {
+/** Its end closes each router one by one (each producer must leave the ingest's table), then the workers. */
+export class MediasoupSfu extends SfuBase<MediasoupRouter> {
   readonly driver = 'mediasoup' as const;
-  readonly options: SfuOptions;
   readonly ingest: SfuIngestAddress;
   /** The mediasoup release in use. */
   readonly version: string;
   readonly #pool: WorkerPool;
   readonly #ingest: Ingest;
-  readonly #routers = new Map<string, MediasoupRouter>();
-  readonly #creating = new Set<string>();
   readonly #context: RouterContext;
-  #closed = false;
-  #closing: Promise<void> | undefined;
 
   /** Starts the workers and the ingest. Use {@link createMediasoupSfu}. */
   static async create(partial: Partial<SfuOptions & MediasoupOptions> = {}): Promise<MediasoupSfu> {
@@ -78,13 +75,12 @@ export class MediasoupSfu extends TypedEmitter<SfuEvents> implements Sfu {
       throw error;
     }
     const sfu = new MediasoupSfu(options, mediasoup.version, pool, ingest);
-    died = (error) => sfu.#onDied(error);
+    died = (error) => sfu.mediaDied(error);
     return sfu;
   }
 
   private constructor(options: SfuOptions, version: string, pool: WorkerPool, ingest: Ingest) {
-    super();
-    this.options = options;
+    super(options, true);
     this.version = version;
     this.#pool = pool;
     this.#ingest = ingest;
@@ -97,8 +93,6 @@ export class MediasoupSfu extends TypedEmitter<SfuEvents> implements Sfu {
     });
     this.#context = {
       ingest,
-      producerIds: new Set(),
-      listenerIds: new Set(),
       webRtcTransportOptions: () => ({ ...listen, initialAvailableOutgoingBitrate: 600_000 }) as unknown as ms.WebRtcTransportOptions,
     };
   }
@@ -108,15 +102,7 @@ export class MediasoupSfu extends TypedEmitter<SfuEvents> implements Sfu {
     return this.#pool.pids;
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  async createRouter(sessionId: string): Promise<SfuRouter> {
-    this.#assertOpen();
-    if (typeof sessionId !== 'string' || sessionId.length === 0) throw new SfuError('sessionId must be a non-empty string', { code: 'schema' });
-    if (this.#routers.has(sessionId) || this.#creating.has(sessionId)) throw new IdInUseError(`router ${sessionId} exists`);
-    this.#creating.add(sessionId);
+  protected async openRouter(init: RouterIdentity): Promise<MediasoupRouter> {
     const worker = this.#pool.acquire();
     let router: ms.Router | undefined;
     let routerSlot: number | undefined;
@@ -127,66 +113,32 @@ export class MediasoupSfu extends TypedEmitter<SfuEvents> implements Sfu {
       const opened = await this.#ingest.openRouter(plain.tuple.localPort);
       routerSlot = opened.routerSlot;
       await plain.connect({ ip: '127.0.0.1', port: opened.localPort });
-      this.#assertOpen();
-      const r: MediasoupRouter = new MediasoupRouter({
-        sessionId,
+      return new MediasoupRouter({
+        ...init,
+        onClose: () => {
+          init.onClose();
+          this.#pool.release(worker);
+        },
         router,
         plain,
         routerSlot,
         workerPid: worker.pid,
         context: this.#context,
-        onClose: () => {
-          if (this.#routers.get(sessionId) === r) this.#routers.delete(sessionId);
-          this.#pool.release(worker);
-        },
       });
-      this.#routers.set(sessionId, r);
-      return r;
     } catch (error) {
       router?.close();
       if (routerSlot !== undefined) this.#ingest.closeRouter(routerSlot);
       this.#pool.release(worker);
-      this.#assertOpen();
       throw error instanceof SfuError ? error : new SfuError(`mediasoup could not create the router: ${(error as Error).message}`, { cause: error });
-    } finally {
-      this.#creating.delete(sessionId);
     }
   }
 
-  router(sessionId: string): SfuRouter | undefined {
-    return this.#routers.get(sessionId);
-  }
-
-  routers(): SfuRouter[] {
-    return [...this.#routers.values()];
-  }
-
-  async stats(): Promise<SfuIngestStats> {
-    this.#assertOpen();
+  protected async readStats(): Promise<SfuIngestStats> {
     return this.#ingest.stats();
   }
 
-  close(): Promise<void> {
-    this.#closing ??= this.#shutdown(true);
-    return this.#closing;
-  }
-
-  async #shutdown(emitClose: boolean): Promise<void> {
-    this.#closed = true;
-    for (const router of [...this.#routers.values()]) router.close();
+  protected async stop(): Promise<void> {
     await Promise.all([this.#ingest.close(), this.#pool.close(this.options.processTimeoutMs)]);
-    if (emitClose) this.emit('close');
-  }
-
-  #onDied(error: Error): void {
-    if (this.#closed) return;
-    this.#closing = this.#shutdown(false).then(() => undefined);
-    this.emit('died', error);
-    this.emit('close');
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new InvalidStateError('the SFU is closed');
   }
 }
 

@@ -22,9 +22,4 @@ export class WeriftProducer extends ProducerBase {
   protected release(): void {
     if (!this.#channel.closed) void this.#channel.request('producer.close', { producerId: this.id }).catch(() => undefined);
   }
-
-  /** Closes this side; `tellMedia: false` when the media process already closed it (router or Sfu closing). */
-  closeLocally(tellMedia: boolean): void {
-    this.finish(tellMedia);
-  }
 }

@@ -7,10 +7,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { TypedEmitter } from '@promethean/shared';
-import { IdInUseError, InvalidStateError, SfuDiedError, SfuError } from '../errors.ts';
+import { InvalidStateError, SfuDiedError } from '../errors.ts';
 import { ingestHost, resolveSfuOptions, type SfuOptions } from '../options.ts';
-import type { Sfu, SfuConnectionState, SfuEvents, SfuIngestAddress, SfuIngestStats, SfuRouter } from '../types.ts';
+import type { RouterIdentity } from '../router-base.ts';
+import { SfuBase } from '../sfu-base.ts';
+import type { Sfu, SfuConnectionState, SfuIngestAddress, SfuIngestStats } from '../types.ts';
 import { Channel } from './channel.ts';
 import type { WeriftListener } from './listener.ts';
 import type { FromChild, NotificationMessage, ToChild } from './protocol.ts';
@@ -24,20 +25,16 @@ function childCommand(): { command: string; args: string[] } {
   return { command: process.execPath, args: ['--import', tsx, child] };
 }
 
-export class WeriftSfu extends TypedEmitter<SfuEvents> implements Sfu {
+/** Its end only closes routers here: the media process closes its own as it stops. */
+export class WeriftSfu extends SfuBase<WeriftRouter> {
   readonly driver = 'werift' as const;
-  readonly options: SfuOptions;
   readonly ingest: SfuIngestAddress;
   /** The media process (for monitoring; killing it makes the Sfu emit `died`). */
   readonly pid: number;
   readonly #child: ChildProcess;
   readonly #channel: Channel;
   readonly #exited: Promise<void>;
-  readonly #routers = new Map<string, WeriftRouter>();
-  readonly #creating = new Set<string>();
   readonly #listeners = new Map<string, WeriftListener>();
-  #closed = false;
-  #closing: Promise<void> | undefined;
 
   /** Spawns the media process and binds the ingest. Use {@link createWeriftSfu}. */
   static async create(partial: Partial<SfuOptions> = {}): Promise<WeriftSfu> {
@@ -71,8 +68,7 @@ export class WeriftSfu extends TypedEmitter<SfuEvents> implements Sfu {
   }
 
   private constructor(options: SfuOptions, child: ChildProcess, pid: number, channel: Channel, exited: Promise<void>, ingest: SfuIngestAddress) {
-    super();
-    this.options = options;
+    super(options, false);
     this.#child = child;
     this.pid = pid;
     this.#channel = channel;
@@ -85,77 +81,31 @@ export class WeriftSfu extends TypedEmitter<SfuEvents> implements Sfu {
     child.once('exit', (code, signal) => this.#onExit(code, signal));
   }
 
-  get closed(): boolean {
-    return this.#closed;
+  protected async openRouter(init: RouterIdentity): Promise<WeriftRouter> {
+    await this.#channel.request('router.create', { routerId: init.sessionId });
+    return new WeriftRouter({ ...init, channel: this.#channel, listenerRegistry: this.#listeners });
   }
 
-  async createRouter(sessionId: string): Promise<SfuRouter> {
-    this.#assertOpen();
-    if (typeof sessionId !== 'string' || sessionId.length === 0) throw new SfuError('sessionId must be a non-empty string', { code: 'schema' });
-    if (this.#routers.has(sessionId) || this.#creating.has(sessionId)) throw new IdInUseError(`router ${sessionId} exists`);
-    this.#creating.add(sessionId);
-    try {
-      await this.#channel.request('router.create', { routerId: sessionId });
-    } finally {
-      this.#creating.delete(sessionId);
-    }
-    this.#assertOpen();
-    const router = new WeriftRouter({
-      sessionId,
-      channel: this.#channel,
-      listenerRegistry: this.#listeners,
-      onClose: (r) => {
-        if (this.#routers.get(r.sessionId) === r) this.#routers.delete(r.sessionId);
-      },
-    });
-    this.#routers.set(sessionId, router);
-    return router;
-  }
-
-  router(sessionId: string): SfuRouter | undefined {
-    return this.#routers.get(sessionId);
-  }
-
-  routers(): SfuRouter[] {
-    return [...this.#routers.values()];
-  }
-
-  async stats(): Promise<SfuIngestStats> {
-    this.#assertOpen();
+  protected readStats(): Promise<SfuIngestStats> {
     return this.#channel.request('sfu.stats', {});
   }
 
-  close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
-    return this.#closing;
-  }
-
-  async #shutdown(): Promise<void> {
-    const wasOpen = !this.#closed;
-    this.#closed = true;
-    for (const router of [...this.#routers.values()]) router.closeLocally(false);
-    if (wasOpen) {
-      // The media process answers, then exits; if it does not, it is killed.
-      await this.#channel.request('sfu.close', {}).catch(() => undefined);
-      this.#channel.close(new InvalidStateError('the SFU is closed'));
-      const timer = setTimeout(() => this.#child.kill('SIGKILL'), this.options.processTimeoutMs);
-      await this.#exited;
-      clearTimeout(timer);
-      this.emit('close');
-    } else {
-      await this.#exited;
+  protected async stop(died: Error | undefined): Promise<void> {
+    if (died) {
+      this.#channel.close(died);
+      return;
     }
+    // The media process answers, then exits; if it does not, it is killed.
+    await this.#channel.request('sfu.close', {}).catch(() => undefined);
+    this.#channel.close(new InvalidStateError('the SFU is closed'));
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), this.options.processTimeoutMs);
+    await this.#exited;
+    clearTimeout(timer);
   }
 
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.#closed) return;
-    const error = new SfuDiedError(`the werift media process exited unexpectedly (code ${code}, signal ${signal})`);
-    this.#closed = true;
-    this.#closing = Promise.resolve();
-    this.#channel.close(error);
-    for (const router of [...this.#routers.values()]) router.closeLocally(false);
-    this.emit('died', error);
-    this.emit('close');
+    if (this.closed) return;
+    this.mediaDied(new SfuDiedError(`the werift media process exited unexpectedly (code ${code}, signal ${signal})`));
   }
 
   #onNotification(message: NotificationMessage): void {
@@ -163,10 +113,6 @@ export class WeriftSfu extends TypedEmitter<SfuEvents> implements Sfu {
       const { listenerId, state } = message.data as { listenerId: string; state: SfuConnectionState };
       this.#listeners.get(listenerId)?.handleConnectionState(state);
     }
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new InvalidStateError('the SFU is closed');
   }
 }
 
