@@ -1,0 +1,52 @@
+/** cephalon-voice: wiring (tokenless; a bus, the policy and the LLM engines). */
+import { AgentRuntime, type AgentBus } from '@promethean/shared/node';
+import { createEngines, type Llm, type SpeechConfig } from '../../speech/index.ts';
+import type { CephalonVoicePolicy } from './config.ts';
+import { CephalonVoice, type CephalonVoiceOptions, type LlmScope } from './worker.ts';
+
+export { CephalonVoice, defaultCephalonVoiceOptions, type CephalonVoiceOptions, type CephalonVoiceRuntime, type LlmScope } from './worker.ts';
+export { CephalonVoicePolicy, CephalonVoiceSection, parseCephalonVoiceConfig, type CephalonVoiceConfig } from './config.ts';
+
+export interface RunningCephalonVoice {
+  runtime: AgentRuntime;
+  worker: CephalonVoice;
+  stop(): Promise<void>;
+}
+
+export function startCephalonVoice(bus: AgentBus, policy: CephalonVoicePolicy, llmFor: (scope: LlmScope) => Llm, options: Partial<CephalonVoiceOptions> & { logLevel?: string; configRev?: string } = {}): RunningCephalonVoice {
+  const { logLevel, configRev, ...workerOptions } = options;
+  const runtime: AgentRuntime = new AgentRuntime({
+    id: 'cephalon-voice', kind: 'worker', bus, queueDepth: () => worker.queued,
+    ...(logLevel ? { logLevel } : {}), ...(configRev ? { configRev } : {}),
+  });
+  const worker = new CephalonVoice(runtime, policy, llmFor, workerOptions);
+  worker.start();
+  runtime.start();
+  let stopping: Promise<void> | undefined;
+  return {
+    runtime,
+    worker,
+    stop() {
+      stopping ??= (async () => {
+        await worker.stop();
+        runtime.stop();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The LLM per (tenant, guild) from speech.yml, made once each (bounded). */
+export function llmFromConfig(config: SpeechConfig, localUrl: string | undefined, env: Readonly<Record<string, string | undefined>> = {}): (scope: LlmScope) => Llm {
+  const made = new Map<string, Llm>();
+  return (scope) => {
+    const key = `${scope.provider}/${scope.tenant}/${scope.guildId}`;
+    let llm = made.get(key);
+    if (!llm) {
+      llm = createEngines(config, { tenant: `${scope.provider}/${scope.tenant}`, guild: scope.guildId }, { ...(localUrl ? { localUrl } : {}), env }).llm;
+      if (made.size >= 1024) made.delete(made.keys().next().value!);
+      made.set(key, llm);
+    }
+    return llm;
+  };
+}
