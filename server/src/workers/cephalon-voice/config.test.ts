@@ -33,3 +33,12 @@ describe('cephalon.yml voice section', () => {
     );
   });
 });
+
+describe('cephalon-voice manifest', () => {
+  it('agent.yml is a tokenless worker that publishes replies only', async () => {
+    const { loadManifest } = await import('@promethean/shared/node');
+    const m = await loadManifest(new URL('./agent.yml', import.meta.url).pathname);
+    expect(m).toMatchObject({ id: 'cephalon-voice', kind: 'worker', outputs: ['duck.reply.message', 'health', 'error'] });
+    expect(m.capabilities.some((c) => c.kind === 'provider')).toBe(false);
+  });
+});
