@@ -3,9 +3,11 @@
  * unvalidated so old and new agents can run side by side.
  */
 import type { z } from 'zod';
+import { embedPayloads } from './embed.ts';
 import { errorPayloads } from './error.ts';
 import { healthPayloads } from './health.ts';
 import { jobsPayloads } from './jobs.ts';
+import { moderationPayloads } from './moderation.ts';
 import { replyPayloads } from './reply.ts';
 import { restPayloads } from './rest.ts';
 import { socialPayloads } from './social.ts';
@@ -21,6 +23,8 @@ export const PAYLOAD_SCHEMAS = {
   ...socialPayloads,
   ...restPayloads,
   ...jobsPayloads,
+  ...embedPayloads,
+  ...moderationPayloads,
 } as const;
 
 export type KnownIntent = keyof typeof PAYLOAD_SCHEMAS;
@@ -36,4 +40,6 @@ export * from './reply.ts';
 export * from './social.ts';
 export * from './rest.ts';
 export * from './jobs.ts';
+export * from './embed.ts';
+export * from './moderation.ts';
 export { compileFastParse, UNSURE, type FastParse } from './fast.ts';
