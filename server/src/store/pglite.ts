@@ -40,6 +40,11 @@ function wrap(db: Pick<PGlite, 'query' | 'exec'>): SqlQueryable {
     async exec(text: string): Promise<void> {
       await db.exec(text);
     },
+    // PGlite's documented COPY input: the statement reads '/dev/blob', the query's `blob` option.
+    async copyCsv(table: string, columns: readonly string[], csv: string): Promise<number> {
+      const r = await db.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob([csv]) });
+      return r.affectedRows ?? 0;
+    },
   };
 }
 

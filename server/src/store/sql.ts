@@ -14,6 +14,11 @@ export interface SqlQueryable {
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<SqlResult<T>>;
   /** A script of several statements without parameters (migrations). */
   exec(text: string): Promise<void>;
+  /**
+   * `COPY table (columns) FROM … WITH (FORMAT csv)` with `csv` as its input; resolves to the rows
+   * copied. Absent where the driver cannot feed COPY input (the bulk path then stages with unnest).
+   */
+  copyCsv?(table: string, columns: readonly string[], csv: string): Promise<number>;
 }
 
 export interface SqlClient extends SqlQueryable {

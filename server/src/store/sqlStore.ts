@@ -32,6 +32,13 @@ import type {
   IndexMessageInput, IndexedMessageRow, MessageEdit, TextSearchQuery,
 } from './text-index.ts';
 import { AUDIT_KEY_BYTES } from './audit-chain.ts';
+import { TranscriptIndex } from './transcripts.ts';
+import type { TranscriptInput, TranscriptPutResult, TranscriptQuery, TranscriptRow } from './transcripts.ts';
+import { ModerationStore } from './moderation.ts';
+import type {
+  ModerationFlagClip, ModerationFlagDecision, ModerationFlagInput, ModerationFlagQuery, ModerationFlagRow, ModerationRuleInput,
+  ModerationRuleKey, ModerationRuleRow,
+} from './moderation.ts';
 
 export interface SqlStoreOptions {
   /** Rows per upsert statement (all batches of one call share a transaction). */
@@ -52,6 +59,8 @@ export class SqlStore implements Store {
   #iterativeScan: boolean | undefined;
   readonly #audit: AuditLog;
   readonly #text: TextIndex;
+  readonly #transcripts: TranscriptIndex;
+  readonly #moderation: ModerationStore;
   /** The SQL client; for tests and benchmarks that must reach past the interface. */
   readonly sql: SqlClient;
 
@@ -62,6 +71,8 @@ export class SqlStore implements Store {
     this.#options = { ...defaultSqlStoreOptions, ...options };
     this.#audit = new AuditLog(sql);
     this.#text = new TextIndex(sql, this.#options.batchSize, () => this.#counters.rejectedInputs++);
+    this.#transcripts = new TranscriptIndex(sql, () => this.#counters.rejectedInputs++);
+    this.#moderation = new ModerationStore(sql, () => this.#counters.rejectedInputs++);
   }
 
   /** Asks the database what it can do (pgvector available?). */
@@ -309,6 +320,62 @@ export class SqlStore implements Store {
 
   listRunningBackfillJobs(limit?: number): Promise<BackfillJobRow[]> {
     return this.#run('listRunningBackfillJobs', () => this.#text.listRunningBackfillJobs(limit));
+  }
+
+  putModerationRule(rule: ModerationRuleInput): Promise<{ created: boolean; rule: ModerationRuleRow }> {
+    return this.#run('putModerationRule', () => this.#moderation.putModerationRule(rule));
+  }
+
+  listModerationRules(query: TenantScope & { guild_id?: string }): Promise<ModerationRuleRow[]> {
+    return this.#run('listModerationRules', () => this.#moderation.listModerationRules(query));
+  }
+
+  deleteModerationRule(key: ModerationRuleKey): Promise<ModerationRuleRow | undefined> {
+    return this.#run('deleteModerationRule', () => this.#moderation.deleteModerationRule(key));
+  }
+
+  putModerationFlag(flag: ModerationFlagInput): Promise<{ created: boolean; flag: ModerationFlagRow }> {
+    return this.#run('putModerationFlag', () => this.#moderation.putModerationFlag(flag));
+  }
+
+  getModerationFlag(key: TenantScope & { id: string }): Promise<ModerationFlagRow | undefined> {
+    return this.#run('getModerationFlag', () => this.#moderation.getModerationFlag(key));
+  }
+
+  listModerationFlags(query: ModerationFlagQuery): Promise<ModerationFlagRow[]> {
+    return this.#run('listModerationFlags', () => this.#moderation.listModerationFlags(query));
+  }
+
+  decideModerationFlag(decision: ModerationFlagDecision): Promise<{ changed: boolean; flag: ModerationFlagRow } | undefined> {
+    return this.#run('decideModerationFlag', () => this.#moderation.decideModerationFlag(decision));
+  }
+
+  getModerationFlagClip(key: TenantScope & { id: string }): Promise<ModerationFlagClip | undefined> {
+    return this.#run('getModerationFlagClip', () => this.#moderation.getModerationFlagClip(key));
+  }
+
+  upsertTranscript(transcript: TranscriptInput): Promise<TranscriptPutResult> {
+    return this.#run('upsertTranscript', () => this.#transcripts.upsertTranscript(transcript));
+  }
+
+  getTranscript(key: MessageKey): Promise<TranscriptRow | undefined> {
+    return this.#run('getTranscript', () => this.#transcripts.getTranscript(key));
+  }
+
+  listTranscripts(query: TranscriptQuery): Promise<TranscriptRow[]> {
+    return this.#run('listTranscripts', () => this.#transcripts.listTranscripts(query));
+  }
+
+  deleteSpeakerTranscripts(scope: TenantScope, speakerId: string): Promise<number> {
+    return this.#run('deleteSpeakerTranscripts', () => this.#transcripts.deleteSpeakerTranscripts(scope, speakerId));
+  }
+
+  purgeTranscriptsBefore(scope: TenantScope, cutoff: Date | string): Promise<number> {
+    return this.#run('purgeTranscriptsBefore', () => this.#transcripts.purgeTranscriptsBefore(scope, cutoff));
+  }
+
+  transcriptTenants(limit?: number): Promise<TenantScope[]> {
+    return this.#run('transcriptTenants', () => this.#transcripts.transcriptTenants(limit));
   }
 
   close(): Promise<void> {

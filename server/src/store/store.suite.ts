@@ -12,6 +12,7 @@ import { StoreInputError } from './errors.ts';
 import { loadMigrations } from './migrate.ts';
 import { seededRandom } from '../../../test/support/prng.ts';
 import { runTextIndexSuite } from './text-index.suite.ts';
+import { runTranscriptSuite } from './transcripts.suite.ts';
 
 export interface StoreSuiteOptions {
   /** What `capabilities.vector` must be; undefined accepts either (and tests vectors where present). */
@@ -64,6 +65,7 @@ export function runStoreSuite(name: string, create: () => Promise<SqlStore>, opt
     });
 
     runTextIndexSuite(() => store);
+    runTranscriptSuite(() => store);
 
     it('migrate() applies every migration file once in version order, and a second call is a no-op', async () => {
       const files = await loadMigrations();

@@ -11,8 +11,18 @@ import type {
   AttachmentInput, AttachmentPutResult, AttachmentRow, BackfillJobInput, BackfillJobRow, BackfillJobUpdate, EditResult,
   IndexMessageInput, IndexedMessageRow, MessageEdit, TextSearchQuery,
 } from './text-index.ts';
+import type { TranscriptInput, TranscriptPutResult, TranscriptQuery, TranscriptRow } from './transcripts.ts';
+import type {
+  ModerationFlagClip, ModerationFlagDecision, ModerationFlagInput, ModerationFlagQuery, ModerationFlagRow, ModerationRuleInput,
+  ModerationRuleKey, ModerationRuleRow,
+} from './moderation.ts';
 
 export type { MessageInput, TranscriptSegmentInput, AuditInput, TokenInput, TokenScope };
+export type { TranscriptInput, TranscriptPutResult, TranscriptQuery, TranscriptRow, TranscriptWordRow } from './transcripts.ts';
+export type {
+  ModerationFlagClip, ModerationFlagDecision, ModerationFlagInput, ModerationFlagQuery, ModerationFlagRow, ModerationFlagStatus,
+  ModerationRuleInput, ModerationRuleKey, ModerationRuleKind, ModerationRuleRow,
+} from './moderation.ts';
 export type {
   AttachmentInput, AttachmentPutResult, AttachmentRow, BackfillJobInput, BackfillJobRow, BackfillJobUpdate, EditResult,
   IndexMessageInput, IndexedMessageRow, MessageEdit, TextSearchQuery,
@@ -281,6 +291,39 @@ export interface Store {
   updateBackfillJob(update: BackfillJobUpdate): Promise<BackfillJobRow | undefined>;
   /** Jobs of every tenant still running: what a restarted indexer resumes. */
   listRunningBackfillJobs(limit?: number): Promise<BackfillJobRow[]>;
+
+  // Moderation (migration 008; see moderation.ts).
+  /** Creates or replaces a guild's watch rule by `(provider, tenant, guild_id, rule_id)`. */
+  putModerationRule(rule: ModerationRuleInput): Promise<{ created: boolean; rule: ModerationRuleRow }>;
+  /** A tenant's stored rules (one guild's when `guild_id` is given), by guild and rule id. */
+  listModerationRules(query: TenantScope & { guild_id?: string }): Promise<ModerationRuleRow[]>;
+  /** Deletes a rule; returns it as it was, undefined when there was none. */
+  deleteModerationRule(key: ModerationRuleKey): Promise<ModerationRuleRow | undefined>;
+  /** Records a flag; idempotent by `{session_id}:{segment_id}:{rule_id}` (a repeat returns the stored flag, `created: false`). */
+  putModerationFlag(flag: ModerationFlagInput): Promise<{ created: boolean; flag: ModerationFlagRow }>;
+  getModerationFlag(key: TenantScope & { id: string }): Promise<ModerationFlagRow | undefined>;
+  /** A tenant's flags, newest first, optionally confined to guilds, channels and a status. */
+  listModerationFlags(query: ModerationFlagQuery): Promise<ModerationFlagRow[]>;
+  /** Acknowledges or dismisses an open flag (`changed: false` and the flag as stored when it was already decided). */
+  decideModerationFlag(decision: ModerationFlagDecision): Promise<{ changed: boolean; flag: ModerationFlagRow } | undefined>;
+  /** The stored audio of a flag's clip, when the server kept it. */
+  getModerationFlagClip(key: TenantScope & { id: string }): Promise<ModerationFlagClip | undefined>;
+
+  // Live transcripts (migration 007; see transcripts.ts).
+  /**
+   * Keeps a `duck.transcript.segment` by `{session_id}:{segment_id}`: a final result replaces a partial
+   * one; a partial for a segment whose final is stored is refused as `stale`; a repeat is `unchanged`.
+   */
+  upsertTranscript(transcript: TranscriptInput): Promise<TranscriptPutResult>;
+  getTranscript(key: MessageKey): Promise<TranscriptRow | undefined>;
+  /** One session's transcripts (optionally one speaker's) in session-clock order. */
+  listTranscripts(query: TranscriptQuery): Promise<TranscriptRow[]>;
+  /** Deletes every transcript of one speaker in a tenant; returns how many. */
+  deleteSpeakerTranscripts(scope: TenantScope, speakerId: string): Promise<number>;
+  /** Retention: deletes a tenant's transcripts made before `cutoff`; returns how many. */
+  purgeTranscriptsBefore(scope: TenantScope, cutoff: Date | string): Promise<number>;
+  /** The tenants that have transcripts (what a retention sweep visits). */
+  transcriptTenants(limit?: number): Promise<TenantScope[]>;
 
   /** Idempotent; waits for calls in flight, then closes the database. Later calls throw InvalidStateError. */
   close(): Promise<void>;
