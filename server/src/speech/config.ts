@@ -31,6 +31,8 @@ export const SpeechConfigSchema = z.strictObject({
   defaults: z.strictObject({ stt: SttChoice, tts: TtsChoice, llm: LlmChoice }),
   /** `<provider>/<tenant>` → the kinds that differ from the defaults. */
   tenants: z.record(z.string().regex(/^[a-z0-9_-]+\/[a-z0-9_-]+$/, 'must be <provider>/<tenant>'), TenantChoices).optional(),
+  /** Opt-out lists and languages for live transcripts; parsed by workers/stt/config.ts. */
+  transcription: z.unknown().optional(),
 });
 export type SpeechConfig = z.infer<typeof SpeechConfigSchema>;
 export type SttChoice = z.infer<typeof SttChoice>;
