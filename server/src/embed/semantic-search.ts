@@ -11,6 +11,9 @@
  *   await search.index({ provider: 'discord', tenant: 'acme' }, [{ kind: 'message', foreign_id, space_id, channel_id, text }]);
  *   const hits = await search.search({ provider: 'discord', tenant: 'acme', text: 'who lost their bike', k: 10, space_ids: ['g1'] });
  *   // hits: [{ kind, foreign_id, space_id, channel_id, distance, similarity }] nearest first; the caller joins its rows.
+ *
+ * Vectors made elsewhere (the embedder process publishes them as `embed.vectors`) are stored with
+ * `write()`, under the same content-hash rule; the server's `VectorWriter` does that.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -51,6 +54,24 @@ export interface SemanticItem {
   text: string;
 }
 
+/** One vector made elsewhere, to store as it is. */
+export interface SemanticVectorItem {
+  kind: string;
+  foreign_id: string;
+  space_id?: string | null;
+  channel_id?: string | null;
+  /** {@link contentHash} of the model id and the text the vector was made from. */
+  content_hash: string;
+  vector: Float32Array;
+}
+
+export interface SemanticWriteResult {
+  /** Vectors written (new or changed). */
+  written: number;
+  /** Vectors whose stored row already had this content hash (nothing written). */
+  unchanged: number;
+}
+
 export interface SemanticIndexResult {
   /** Texts embedded and written (new or changed). */
   embedded: number;
@@ -84,6 +105,8 @@ export interface SemanticHit {
 
 export interface SemanticSearchCounters {
   embedded: number;
+  /** Vectors stored through `write()`. */
+  written: number;
   unchanged: number;
   searches: number;
   rejectedInputs: number;
@@ -126,7 +149,7 @@ export class SemanticSearch {
   readonly embedder: Embedder;
   readonly #sql: SqlClient;
   readonly #options: SemanticSearchOptions;
-  readonly #counters: SemanticSearchCounters = { embedded: 0, unchanged: 0, searches: 0, rejectedInputs: 0 };
+  readonly #counters: SemanticSearchCounters = { embedded: 0, written: 0, unchanged: 0, searches: 0, rejectedInputs: 0 };
   #iterativeScan: boolean | undefined;
 
   /** Throws UnsupportedError when the store has no pgvector (Debian's PostgreSQL 15). */
@@ -150,26 +173,77 @@ export class SemanticSearch {
     for (const it of list) byKey.set(`${it.kind}\u0000${it.foreign_id}`, { ...it, hash: contentHash(this.embedder.model, it.text) });
     const all = [...byKey.values()];
     if (all.length === 0) return { embedded: 0, unchanged: 0 };
-    const existing = await this.#sql.query<{ kind: string; foreign_id: string; content_hash: string; model: string }>(EXISTING, [
-      s.provider, s.tenant, all.map((x) => x.kind), all.map((x) => x.foreign_id),
-    ]);
-    const stored = new Map(existing.rows.map((r) => [`${r.kind}\u0000${r.foreign_id}`, r]));
-    const todo = all.filter((x) => {
-      const r = stored.get(`${x.kind}\u0000${x.foreign_id}`);
-      return !(r && r.content_hash === x.hash && r.model === this.embedder.model);
-    });
+    const todo = await this.#changed(s, this.embedder.model, all);
     const unchanged = all.length - todo.length;
     if (todo.length > 0) {
       const vectors = await this.embedder.embed(todo.map((x) => x.text));
-      await this.#sql.query(UPSERT, [
-        s.provider, s.tenant, this.embedder.model,
-        todo.map((x) => x.kind), todo.map((x) => x.foreign_id), todo.map((x) => x.space_id ?? null), todo.map((x) => x.channel_id ?? null),
-        todo.map((x) => x.hash), vectors.map((v) => vectorLiteral(v)),
-      ]);
+      await this.#upsert(s, this.embedder.model, todo, vectors);
     }
     this.#counters.embedded += todo.length;
     this.#counters.unchanged += unchanged;
     return { embedded: todo.length, unchanged };
+  }
+
+  /**
+   * Stores vectors made elsewhere by `model` (which must be this search's model, with its
+   * dimensions); idempotent by content hash like `index()`. A key repeated in one call counts once,
+   * with its last vector.
+   */
+  async write(scope: TenantScope, model: string, items: readonly SemanticVectorItem[]): Promise<SemanticWriteResult> {
+    const s = this.#parse(Scope, scope, 'scope');
+    if (model !== this.embedder.model) {
+      this.#counters.rejectedInputs++;
+      throw new StoreInputError(`model: vectors of ${model} cannot be stored beside ${this.embedder.model}'s`, { path: 'model' });
+    }
+    const dims = this.embedder.dimensions;
+    const Nullable = Id.nullable().optional();
+    const list = this.#parse(
+      z
+        .array(
+          z.object({
+            kind: Kind, foreign_id: Id, space_id: Nullable, channel_id: Nullable,
+            content_hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256'),
+            vector: z.instanceof(Float32Array).refine((v) => v.length === dims, `must have ${dims} values`).refine((v) => v.every(Number.isFinite), 'must be finite'),
+          }),
+        )
+        .max(this.#options.maxItems),
+      items,
+      'items',
+    );
+    const byKey = new Map<string, (typeof list)[number] & { hash: string }>();
+    for (const it of list) byKey.set(`${it.kind}\u0000${it.foreign_id}`, { ...it, hash: it.content_hash });
+    const all = [...byKey.values()];
+    if (all.length === 0) return { written: 0, unchanged: 0 };
+    const todo = await this.#changed(s, model, all);
+    if (todo.length > 0) await this.#upsert(s, model, todo, todo.map((x) => x.vector));
+    this.#counters.written += todo.length;
+    this.#counters.unchanged += all.length - todo.length;
+    return { written: todo.length, unchanged: all.length - todo.length };
+  }
+
+  /** The items whose stored row is missing or has another content hash or model. */
+  async #changed<T extends { kind: string; foreign_id: string; hash: string }>(s: TenantScope, model: string, all: T[]): Promise<T[]> {
+    const existing = await this.#sql.query<{ kind: string; foreign_id: string; content_hash: string; model: string }>(EXISTING, [
+      s.provider, s.tenant, all.map((x) => x.kind), all.map((x) => x.foreign_id),
+    ]);
+    const stored = new Map(existing.rows.map((r) => [`${r.kind}\u0000${r.foreign_id}`, r]));
+    return all.filter((x) => {
+      const r = stored.get(`${x.kind}\u0000${x.foreign_id}`);
+      return !(r && r.content_hash === x.hash && r.model === model);
+    });
+  }
+
+  async #upsert(
+    s: TenantScope,
+    model: string,
+    todo: readonly { kind: string; foreign_id: string; space_id?: string | null | undefined; channel_id?: string | null | undefined; hash: string }[],
+    vectors: readonly Float32Array[],
+  ): Promise<void> {
+    await this.#sql.query(UPSERT, [
+      s.provider, s.tenant, model,
+      todo.map((x) => x.kind), todo.map((x) => x.foreign_id), todo.map((x) => x.space_id ?? null), todo.map((x) => x.channel_id ?? null),
+      todo.map((x) => x.hash), vectors.map((v) => vectorLiteral(v)),
+    ]);
   }
 
   /** The `k` stored texts nearest to the query, nearest first, within the tenant and the given filters. */

@@ -59,26 +59,39 @@ describe('GET /api/search', () => {
 
   const get = async (path: string, token?: string, on: Hub = hub) => {
     const res = await fetch(`${on.httpUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-    return { status: res.status, body: (await res.json()) as { hits?: { id: string; distance?: number }[]; error?: { code: string } } };
+    return { status: res.status, body: (await res.json()) as { mode?: string; hits?: { id: string; match?: string; distance?: number }[]; error?: { code: string } } };
   };
   const ids = (r: { body: { hits?: { id: string }[] } }) => r.body.hits?.map((h) => h.id);
 
-  it('finds an exact phrase case-insensitively in the session\'s tenant only, newest first, without deleted messages', async () => {
+  it('mode=exact finds a phrase case-insensitively in the session\'s tenant only, newest first, without deleted messages', async () => {
     const token = hub.issueSessionToken({ role: 'moderator', tenant: 'demo' }).token;
-    const r = await get('/api/search?q=bike%20was%20stolen', token);
+    const r = await get('/api/search?q=bike%20was%20stolen&mode=exact', token);
     expect(r.status).toBe(200);
     expect(ids(r)).toEqual(['3', '2', '1']);
-    expect(ids(await get('/api/search?q=bike%20was%20stolen&channel=c1', token))).toEqual(['1']);
-    expect(ids(await get('/api/search?q=bike%20was%20stolen&guild=g2', token))).toEqual(['3']);
-    expect(ids(await get('/api/search?q=bikes', token))).toEqual([]);
+    expect(ids(await get('/api/search?q=bike%20was%20stolen&channel=c1&mode=exact', token))).toEqual(['1']);
+    expect(ids(await get('/api/search?q=bike%20was%20stolen&guild=g2&mode=exact', token))).toEqual(['3']);
+    expect(ids(await get('/api/search?q=bikes&mode=exact', token))).toEqual([]);
+    // `phrase`, the mode's old name, is the same search.
+    expect(await get('/api/search?q=bike%20was%20stolen&mode=phrase', token)).toEqual(r);
+  });
+
+  it('without a semantic side the default is exact; with one that is available it is both (exact first, then nearest)', async () => {
+    const token = plainHub.issueSessionToken({ role: 'moderator', tenant: 'demo' }).token;
+    const plain = await get('/api/search?q=bike%20was%20stolen', token, plainHub);
+    expect(plain.body.mode).toBe('exact');
+    expect(ids(plain)).toEqual(['3', '2', '1']);
+    const both = await get('/api/search?q=was%20stolen%20again', hub.issueSessionToken({ role: 'moderator', tenant: 'demo' }).token);
+    expect(both.body.mode).toBe('both');
+    // Exact: 2. Nearest (the FAKE's fixed answer): 4 (deleted, dropped), 3, 1.
+    expect(both.body.hits?.map((h) => [h.id, h.match])).toEqual([['2', 'exact'], ['3', 'semantic'], ['1', 'semantic']]);
   });
 
   it('confines a session limited to a guild or channel, and refuses widening it', async () => {
     const guildOnly = hub.issueSessionToken({ role: 'moderator', tenant: 'demo', guild: 'g1' }).token;
-    expect(ids(await get('/api/search?q=bike%20was%20stolen', guildOnly))).toEqual(['2', '1']);
+    expect(ids(await get('/api/search?q=bike%20was%20stolen&mode=exact', guildOnly))).toEqual(['2', '1']);
     expect((await get('/api/search?q=bike&guild=g2', guildOnly)).status).toBe(403);
     const channelOnly = hub.issueSessionToken({ role: 'moderator', tenant: 'demo', guild: 'g1', channel: 'c2' }).token;
-    expect(ids(await get('/api/search?q=stolen', channelOnly))).toEqual(['2']);
+    expect(ids(await get('/api/search?q=stolen&mode=exact', channelOnly))).toEqual(['2']);
     expect((await get('/api/search?q=stolen&channel=c1', channelOnly)).body.error?.code).toBe('forbidden');
   });
 
