@@ -9,6 +9,11 @@
  *   once per row inside one transaction — with the batched row of the same driver as its baseline.
  *   Both approaches validate every row with the same schema, so the difference is the SQL strategy.
  *
+ * - `bulk-100k <driver> (copy|unnest)`: the bulk load path (server/src/store/bulk.ts: validation,
+ *   staging in a temporary table by COPY on PGlite or unnest on PostgreSQL, one merge), beside
+ *   `index-100k`; each step alone as rows/s (where the ceiling is), the same rows again (all
+ *   unchanged), the cost of the channel index, and backfill-sized calls of 100 rows on both paths.
+ *
  * PGlite runs on a data directory on disk (as `promethean start` does); PostgreSQL 15 is a throw-away
  * server (test/support/postgres.ts) with default durability, reached over TCP on 127.0.0.1.
  */
@@ -27,6 +32,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { pgliteClient } from '../../server/src/store/pglite.ts';
 import { SqlStore as SqlStoreClass } from '../../server/src/store/sqlStore.ts';
 import { IndexMessageSchema, type IndexMessageInput } from '../../server/src/store/text-index.ts';
+import { BulkMessageLoader, type BulkTimings } from '../../server/src/store/bulk.ts';
 
 const ROWS = 10_000;
 
@@ -127,6 +133,95 @@ async function measureIndex(ctx: BenchContext, store: SqlStore, reps: number): P
   return { index: median(index), validate: median(validate) };
 }
 
+/** Rows/s of the bulk path and of each of its steps (median over the repetitions). */
+interface BulkMeasure {
+  method: string;
+  rate: number;
+  /** Rows per second of each step alone: where the ceiling is. */
+  steps: Record<keyof BulkTimings, number>;
+  /** The same 100,000 rows loaded again: every row meets a conflict and is left unchanged. */
+  repeat: number;
+}
+
+/**
+ * `BulkMessageLoader.indexMessages()` (server/src/store/bulk.ts): validation, one COPY (PGlite) or
+ * unnest inserts (PostgreSQL through pg) into a temporary table, one merge into `messages`.
+ */
+async function measureBulk(ctx: BenchContext, store: SqlStore, reps: number, forceUnnest = false): Promise<BulkMeasure> {
+  await store.migrate();
+  const loader = new BulkMessageLoader(store.sql, { forceUnnest });
+  const rates: number[] = [];
+  const repeats: number[] = [];
+  const steps: Record<keyof BulkTimings, number[]> = { validate_ms: [], encode_ms: [], load_ms: [], merge_ms: [] };
+  let method = '';
+  for (let rep = 0; rep < reps; rep++) {
+    const rows = indexRowsFor(`bulk_${store.driver}_${forceUnnest ? 'u' : 'c'}_${rep}`);
+    let t0 = performance.now();
+    const r = await loader.indexMessages(rows);
+    rates.push(INDEX_ROWS / ((performance.now() - t0) / 1000));
+    if (r.inserted !== INDEX_ROWS) throw new Error(`expected ${INDEX_ROWS} inserts, got ${JSON.stringify(r)}`);
+    method = r.method;
+    for (const k of Object.keys(steps) as (keyof BulkTimings)[]) if (r.timings[k] > 0) steps[k].push(INDEX_ROWS / (r.timings[k] / 1000));
+    t0 = performance.now();
+    const again = await loader.indexMessages(rows);
+    repeats.push(INDEX_ROWS / ((performance.now() - t0) / 1000));
+    if (again.unchanged !== INDEX_ROWS) throw new Error(`expected ${INDEX_ROWS} unchanged, got ${JSON.stringify(again)}`);
+    const t = r.timings;
+    ctx.log(`store: bulk-100k ${store.driver} (${r.method}) rep ${rep + 1}/${reps}: ${Math.round(rates.at(-1)!)} rows/s — validate ${t.validate_ms.toFixed(0)} ms, encode ${t.encode_ms.toFixed(0)} ms, load ${t.load_ms.toFixed(0)} ms, merge ${t.merge_ms.toFixed(0)} ms; repeat ${Math.round(repeats.at(-1)!)} rows/s`);
+  }
+  const m = (v: number[]) => (v.length > 0 ? median(v) : 0);
+  return { method, rate: median(rates), repeat: median(repeats), steps: { validate_ms: m(steps.validate_ms), encode_ms: m(steps.encode_ms), load_ms: m(steps.load_ms), merge_ms: m(steps.merge_ms) } };
+}
+
+/**
+ * Backfill-sized writes: 200 pages of 100 fresh rows, each page its own call, through `indexMessages`
+ * and through the bulk loader (what the backfill would pay per page on either path).
+ */
+async function measurePages(ctx: BenchContext, store: SqlStore): Promise<{ index: number; bulk: number }> {
+  const pages = 200;
+  const loader = new BulkMessageLoader(store.sql);
+  const out = { index: 0, bulk: 0 };
+  for (const path of ['index', 'bulk'] as const) {
+    const rows = indexRowsFor(`page_${store.driver}_${path}`, pages * 100);
+    const t0 = performance.now();
+    for (let p = 0; p < pages; p++) {
+      const page = rows.slice(p * 100, p * 100 + 100);
+      const r = path === 'index' ? await store.indexMessages(page) : await loader.indexMessages(page);
+      if (r.inserted !== 100) throw new Error(`expected 100 inserts, got ${JSON.stringify(r)}`);
+    }
+    out[path] = (pages * 100) / ((performance.now() - t0) / 1000);
+    ctx.log(`store: pages-100 ${store.driver} ${path}: ${Math.round(out[path])} rows/s`);
+  }
+  return out;
+}
+
+/**
+ * What the secondary index costs a bulk load on PGlite: 100,000 fresh rows with
+ * `messages_channel_created` in place, then (in the same throw-away database) 100,000 more with it
+ * dropped, and the time to build it again over the whole table afterwards.
+ */
+async function measureIndexCost(ctx: BenchContext, dir: string): Promise<{ withIndex: number; withoutIndex: number; rebuildMs: number }> {
+  const store = await openPgliteStore({ dataDir: dir, vector: false });
+  try {
+    await store.migrate();
+    const loader = new BulkMessageLoader(store.sql);
+    let t0 = performance.now();
+    await loader.indexMessages(indexRowsFor('ixcost_a'));
+    const withIndex = INDEX_ROWS / ((performance.now() - t0) / 1000);
+    await store.sql.exec('DROP INDEX messages_channel_created');
+    t0 = performance.now();
+    await loader.indexMessages(indexRowsFor('ixcost_b'));
+    const withoutIndex = INDEX_ROWS / ((performance.now() - t0) / 1000);
+    t0 = performance.now();
+    await store.sql.exec('CREATE INDEX messages_channel_created ON messages (provider, tenant, channel_id, created_at)');
+    const rebuildMs = performance.now() - t0;
+    ctx.log(`store: bulk-100k pglite with the channel index ${Math.round(withIndex)} rows/s, without ${Math.round(withoutIndex)} rows/s; rebuilding it over 200,000 rows ${rebuildMs.toFixed(0)} ms`);
+    return { withIndex, withoutIndex, rebuildMs };
+  } finally {
+    await store.close();
+  }
+}
+
 /** CSV field: quoted, quotes doubled (PostgreSQL's CSV format). */
 const csv = (v: string): string => `"${v.replaceAll('"', '""')}"`;
 
@@ -163,6 +258,8 @@ const suite: BenchSuite = {
     const reps = ctx.quick ? 1 : 5;
     const results = new Map<string, { batched: number; naive: number }>();
     const indexResults = new Map<string, { index: number; validate: number }>();
+    const bulkResults = new Map<string, BulkMeasure>();
+    const pageResults = new Map<string, { index: number; bulk: number }>();
     let copyCeiling: number | undefined;
 
     const dir = await mkdtemp(join(tmpdir(), 'promethean-bench-pglite-'));
@@ -171,11 +268,21 @@ const suite: BenchSuite = {
       try {
         results.set('pglite', await measureDriver(ctx, store, reps));
         indexResults.set('pglite', await measureIndex(ctx, store, ctx.quick ? 1 : 3));
+        bulkResults.set('pglite', await measureBulk(ctx, store, ctx.quick ? 1 : 3));
+        bulkResults.set('pglite unnest', await measureBulk(ctx, store, ctx.quick ? 1 : 3, true));
+        pageResults.set('pglite', await measurePages(ctx, store));
       } finally {
         await store.close();
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+    let indexCost: { withIndex: number; withoutIndex: number; rebuildMs: number } | undefined;
+    const costDir = await mkdtemp(join(tmpdir(), 'promethean-bench-pglite-ixcost-'));
+    try {
+      indexCost = await measureIndexCost(ctx, costDir);
+    } finally {
+      await rm(costDir, { recursive: true, force: true });
     }
     const copyDir = await mkdtemp(join(tmpdir(), 'promethean-bench-pglite-copy-'));
     try {
@@ -191,6 +298,8 @@ const suite: BenchSuite = {
         try {
           results.set('postgres', await measureDriver(ctx, store, reps));
           indexResults.set('postgres', await measureIndex(ctx, store, ctx.quick ? 1 : 3));
+          bulkResults.set('postgres', await measureBulk(ctx, store, ctx.quick ? 1 : 3));
+          pageResults.set('postgres', await measurePages(ctx, store));
         } finally {
           await store.close();
         }
@@ -234,6 +343,23 @@ const suite: BenchSuite = {
     if (copyCeiling !== undefined) {
       const ix = indexResults.get('pglite');
       rows.push({ suite: 'store', name: 'copy-100k pglite (load ceiling)', unit: 'rows/s', value: copyCeiling, p50: copyCeiling, ...(ix ? { baseline: { name: 'index-100k pglite', value: ix.index } } : {}) });
+    }
+    for (const [key, b] of bulkResults) {
+      const driver = key.split(' ')[0]!;
+      const ix = indexResults.get(driver);
+      const name = `bulk-100k ${driver} (${b.method})`;
+      rows.push({ suite: 'store', name, unit: 'rows/s', value: b.rate, p50: b.rate, ...(ix ? { baseline: { name: `index-100k ${driver}`, value: ix.index } } : {}) });
+      rows.push({ suite: 'store', name: `${name} repeat (all unchanged)`, unit: 'rows/s', value: b.repeat, p50: b.repeat, baseline: { name, value: b.rate } });
+      for (const [step, rate] of Object.entries(b.steps)) {
+        if (rate > 0) rows.push({ suite: 'store', name: `${name} step ${step.replace('_ms', '')} alone`, unit: 'rows/s', value: rate, p50: rate });
+      }
+    }
+    if (indexCost) {
+      rows.push({ suite: 'store', name: 'bulk-100k pglite without messages_channel_created', unit: 'rows/s', value: indexCost.withoutIndex, p50: indexCost.withoutIndex, baseline: { name: 'bulk-100k pglite with it (same database)', value: indexCost.withIndex } });
+      rows.push({ suite: 'store', name: 'rebuild messages_channel_created over 200k rows', unit: 'ms', value: indexCost.rebuildMs, p50: indexCost.rebuildMs });
+    }
+    for (const [driver, r] of pageResults) {
+      rows.push({ suite: 'store', name: `pages-100 bulk ${driver} (200 calls of 100 rows)`, unit: 'rows/s', value: r.bulk, p50: r.bulk, baseline: { name: `pages-100 index ${driver}`, value: r.index } });
     }
     return rows;
   },

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PrometheanError, type PayloadOf } from '@promethean/shared';
-import type { BackfillJobRow, Store } from '../../store/index.ts';
+import type { BackfillJobRow, IndexMessageInput, Store, UpsertResult } from '../../store/index.ts';
 import type { BusRestClient, PublishingRuntime, RestResponseOut } from './rest-client.ts';
 import { z } from 'zod';
 import { NO_GUILD, ProviderMessage, fromProviderMessage } from './normalize.ts';
@@ -32,6 +32,14 @@ export interface BackfillOptions {
   maxWaitMs: number;
   /** `timeout_ms` of each page request. */
   requestTimeoutMs: number;
+  /**
+   * Rows gathered across pages before they are written and the cursor saved (and `progress` sent); 0
+   * writes every page at once. More means fewer, larger writes; the saved cursor is always where the
+   * writes end, so a restarted (or failed) job fetches those rows again (writes are idempotent by id).
+   */
+  flushRows: number;
+  /** Writes one batch; `store.indexMessages` when undefined (the server passes the bulk loader, store/bulk.ts). */
+  write: ((rows: IndexMessageInput[]) => Promise<UpsertResult>) | undefined;
 }
 
 export const defaultBackfillOptions: BackfillOptions = {
@@ -42,6 +50,8 @@ export const defaultBackfillOptions: BackfillOptions = {
   backoffMs: 250,
   maxWaitMs: 120_000,
   requestTimeoutMs: 30_000,
+  flushRows: 0,
+  write: undefined,
 };
 
 /** What the runner needs of the agent runtime. */
@@ -184,7 +194,19 @@ export class BackfillRunner {
     const guildId = channel.data.guild_id ?? NO_GUILD;
     const threadId = THREAD_TYPES.has(channel.data.type) ? channel.data.id : null;
     let waitMs = channelRes.retry_after_ms;
+    /** Rows fetched but not written yet; the saved cursor stays where the writes end. */
+    let pending: IndexMessageInput[] = [];
+    const write = this.options.write ?? ((rows: IndexMessageInput[]) => this.#store.indexMessages(rows));
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const batch = pending;
+      pending = [];
+      const r = await write(batch);
+      duplicates += batch.length - r.inserted;
+      this.#runtime.count('backfill.messages', batch.length);
+    };
     const finish = async (reason: 'exhausted' | 'limit' | 'after') => {
+      await flush();
       await this.#store.updateBackfillJob({ provider, tenant, job_id: job.job_id, status: 'done', next_before: null, fetched, duplicates, oldest_id: oldest, reason });
       this.#runtime.count('backfill.done');
       this.#runtime.publish('jobs.backfill.messages.done', {
@@ -238,10 +260,8 @@ export class BackfillRunner {
         prefetched = { url: next, response: request(next, waitMs) };
       }
       if (rows.length > 0) {
-        const r = await this.#store.indexMessages(rows.map((m) => ({ ...fromProviderMessage(provider, tenant, m), space_id: m.guild_id ?? guildId, thread_id: m.thread_id ?? threadId })));
+        for (const m of rows) pending.push({ ...fromProviderMessage(provider, tenant, m), space_id: m.guild_id ?? guildId, thread_id: m.thread_id ?? threadId });
         fetched += rows.length;
-        duplicates += rows.length - r.inserted;
-        this.#runtime.count('backfill.messages', rows.length);
         let o = oldest === null ? undefined : BigInt(oldest);
         for (const m of rows) if (o === undefined || BigInt(m.id) < o) o = BigInt(m.id);
         oldest = o === undefined ? null : o.toString();
@@ -251,6 +271,8 @@ export class BackfillRunner {
       if (metAfter) return finish('after');
       const exhausted = res.data.length < limit;
       if (exhausted) return finish('exhausted');
+      if (pending.length < this.options.flushRows) continue;
+      await flush();
       await this.#store.updateBackfillJob({ provider, tenant, job_id: job.job_id, status: 'running', next_before: before, fetched, duplicates, oldest_id: oldest });
       this.#runtime.publish('jobs.backfill.messages.progress', { job_id: job.job_id, channel_id: job.channel_id, fetched, next_before: before }, { provider, tenant });
     }
