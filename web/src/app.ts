@@ -19,6 +19,7 @@ import type { FetchLike } from './net/http.ts';
 import { pruneRoster, reduceRoster, ROSTER_INTENTS } from './state/roster.ts';
 import { firstLiveSession, groupSessions, listenTarget } from './state/select.ts';
 import { createConsoleState, type ConsoleActions, type ConsoleModel } from './state/store.ts';
+import { createTranscripts, TRANSCRIPT_INTENT, type TranscriptsHost } from './state/transcripts.ts';
 import { createAnalysis } from './analysis-root.ts';
 import { installTestHooks } from './test-hooks.ts';
 import { backoffDelay } from './util/backoff.ts';
@@ -30,8 +31,10 @@ const AUTH_CHECK_EVERY = 3;
 
 const browserFetch: FetchLike = (input, init) => fetch(input, init);
 
-export function createConsole(): ConsoleModel & { start(loginToken: string | null): Promise<void> } {
+export function createConsole(): ConsoleModel & TranscriptsHost & { start(loginToken: string | null): Promise<void> } {
   const state = createConsoleState();
+  // Captions, the transcript and its search: recent duck.transcript.segment lines, bounded.
+  const transcripts = createTranscripts();
   const graph = new AudioGraph();
   // Bound once the analysis exists (below): replay capture attaches to each receiver before its first frame.
   let receiverHook: OnReceiver | undefined;
@@ -131,12 +134,18 @@ export function createConsole(): ConsoleModel & { start(loginToken: string | nul
   function connectBus(session: SessionInfo): void {
     const b = new BusConnection({ url: busUrl(location.href) });
     bus = b;
+    // Transcripts first: the hub handles one socket's subscriptions in order, so once roster news
+    // arrives the transcript subscription is in place too (the end-to-end test relies on it).
+    b.subscribe(intentPattern(session.tenant, TRANSCRIPT_INTENT));
     for (const intent of ROSTER_INTENTS) b.subscribe(intentPattern(session.tenant, intent));
     b.on('status', (status) => {
       state.bus.value = status;
       if (status === 'reconnecting' && b.failures > 0 && b.failures % AUTH_CHECK_EVERY === 0) void checkSignIn();
     });
     b.on('envelope', (env) => (state.roster.value = reduceRoster(state.roster.peek(), env, Date.now())));
+    b.on('envelope', (env) => {
+      if (env.intent === TRANSCRIPT_INTENT) transcripts.receive(env, Date.now());
+    });
     b.on('error', (env) => {
       const p = env.payload as { code?: unknown; message?: unknown };
       notify('error', `Bus: ${typeof p.message === 'string' ? p.message : 'error'}${typeof p.code === 'string' ? ` (${p.code})` : ''}`);
@@ -194,5 +203,5 @@ export function createConsole(): ConsoleModel & { start(loginToken: string | nul
     }
   }
 
-  return { state, actions, analysis: { state: analysis.state, actions: analysis.actions }, start };
+  return { state, actions, analysis: { state: analysis.state, actions: analysis.actions }, transcripts, start };
 }

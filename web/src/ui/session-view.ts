@@ -4,10 +4,15 @@
  */
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
+import { useState } from 'preact/hooks';
 import type { ListenerState } from '../media/listener-machine.ts';
 import { channelName, guildName, isStale, listenTarget, sessionSpeakers } from '../state/select.ts';
 import type { ConsoleModel } from '../state/store.ts';
 import type { SessionRecord } from '../state/types.ts';
+import { captionsOf, type TranscriptsHost } from '../state/transcripts.ts';
+import { CAPTION_HOLD_MS } from './captions.ts';
+import { SearchPage } from './search-page.ts';
+import { TranscriptPanel } from './transcript-panel.ts';
 import { formatMs, formatPct, moderatorsListening, sessionStatusLabel } from './format.ts';
 import { SpeakerIcon, StopIcon } from './icons.ts';
 import { AnalysisPanel } from './analysis-panel.ts';
@@ -41,7 +46,11 @@ function Health({ s }: { s: SessionRecord }): VNode | null {
   </dl>`;
 }
 
-export function SessionView({ model }: { model: ConsoleModel }): VNode {
+/** The two views of a session: live (tiles, transcript, analysis) and search. */
+type View = 'live' | 'search';
+
+export function SessionView({ model }: { model: ConsoleModel & TranscriptsHost }): VNode {
+  const [view, setView] = useState<View>('live');
   const auth = model.state.auth.value;
   const roster = model.state.roster.value;
   const now = model.state.now.value;
@@ -63,6 +72,10 @@ export function SessionView({ model }: { model: ConsoleModel }): VNode {
   const stale = isStale(s, now);
   const line = here ? audioLine(l, tracks.length) : null;
   const gName = guildName(roster, s.guild_id);
+  const transcript = model.transcripts?.state.value.sessions[s.session_id];
+  const captions = captionsOf(transcript, now, CAPTION_HOLD_MS);
+  const tab = (v: View, label: string) =>
+    html`<button type="button" role="tab" id=${`sv-tab-${v}`} class=${`sv-tab${view === v ? ' is-current' : ''}`} aria-selected=${String(view === v)} aria-controls=${`sv-panel-${v}`} onClick=${() => setView(v)}>${label}</button>`;
 
   return html`<section class="session-view" aria-labelledby="sv-title" data-session-id=${s.session_id}>
     <div class="sv-head">
@@ -80,6 +93,8 @@ export function SessionView({ model }: { model: ConsoleModel }): VNode {
         </button>
       </div>
     </div>
+    <div class="sv-tabs" role="tablist" aria-label="Session views">${tab('live', 'Live')}${tab('search', 'Search')}</div>
+    <div class="sv-panel" id="sv-panel-live" role="tabpanel" aria-labelledby="sv-tab-live" hidden=${view !== 'live'}>
     ${!active && targets.length === 0 ? html`<p class="hint">Nobody to listen to yet: no one besides bots is in this channel.</p>` : null}
     <p class=${`audio-line${l.status === 'error' || l.status === 'reconnecting' ? ' is-warn' : ''}`} aria-live="polite">${line ?? ''}</p>
     ${here && blocked
@@ -90,12 +105,17 @@ export function SessionView({ model }: { model: ConsoleModel }): VNode {
     ${speakers.length === 0
       ? html`<p class="empty">Nobody in the channel yet.</p>`
       : html`<ul class="tiles">
-          ${speakers.map((sp) => html`<${SpeakerTile} key=${sp.user_id} model=${model} speaker=${sp} listening=${active} hasTrack=${tracks.includes(sp.user_id)} />`)}
+          ${speakers.map((sp) => html`<${SpeakerTile} key=${sp.user_id} model=${model} speaker=${sp} listening=${active} hasTrack=${tracks.includes(sp.user_id)} caption=${captions[sp.user_id] ?? null} />`)}
         </ul>`}
+    ${model.transcripts ? html`<${TranscriptPanel} transcript=${transcript} roster=${roster} channelLabel=${channelName(roster, s.channel_id)} />` : null}
     ${model.analysis
       ? html`<${AnalysisPanel} analysis=${model.analysis} owner=${auth.session.role === 'owner'}
           speakers=${active ? speakers.filter((sp) => tracks.includes(sp.user_id)).map((sp) => ({ user_id: sp.user_id, name: sp.name })) : []} />`
       : null}
     ${auth.session.role === 'owner' ? html`<${OwnerControls} guildName=${gName} guildId=${s.guild_id} channelId=${s.channel_id} channelName=${channelName(roster, s.channel_id)} />` : null}
+    </div>
+    <div class="sv-panel" id="sv-panel-search" role="tabpanel" aria-labelledby="sv-tab-search" hidden=${view !== 'search'}>
+      <${SearchPage} key=${s.session_id} session=${s} roster=${roster} transcripts=${model.transcripts} />
+    </div>
   </section>`;
 }

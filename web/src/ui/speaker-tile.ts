@@ -8,7 +8,9 @@ import type { VNode } from 'preact';
 import { defaultSpeakerPrefs } from '../media/mix.ts';
 import type { SpeakerView } from '../state/select.ts';
 import type { ConsoleModel } from '../state/store.ts';
+import type { TranscriptLine } from '../state/transcripts.ts';
 import { Avatar } from './avatar.ts';
+import { Caption } from './captions.ts';
 import { meterPercent } from './format.ts';
 import { HeadphonesOffIcon, MicOffIcon } from './icons.ts';
 
@@ -19,6 +21,8 @@ export interface SpeakerTileProps {
   listening: boolean;
   /** A track of this speaker is playing. */
   hasTrack: boolean;
+  /** The speaker's latest transcript line, shown under the tile (captions.ts). */
+  caption?: TranscriptLine | null;
 }
 
 function voiceStates(s: SpeakerView): Array<{ label: string; icon: () => VNode }> {
@@ -30,7 +34,7 @@ function voiceStates(s: SpeakerView): Array<{ label: string; icon: () => VNode }
   return out;
 }
 
-export function SpeakerTile({ model, speaker, listening, hasTrack }: SpeakerTileProps): VNode {
+export function SpeakerTile({ model, speaker, listening, hasTrack, caption }: SpeakerTileProps): VNode {
   const level = model.state.level(speaker.user_id).value;
   const prefs = model.state.prefs.value[speaker.user_id] ?? defaultSpeakerPrefs;
   const { actions } = model;
@@ -71,5 +75,6 @@ export function SpeakerTile({ model, speaker, listening, hasTrack }: SpeakerTile
             <button type="button" class="toggle toggle-solo" aria-pressed=${String(prefs.solo)} onClick=${() => actions.toggleSolo(speaker.user_id)}>Solo<span class="sr-only"> ${speaker.name}</span></button>
           </div>
         </div>`}
+    ${speaker.bot ? null : html`<${Caption} line=${caption} name=${speaker.name} />`}
   </li>`;
 }
