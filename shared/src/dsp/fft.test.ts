@@ -68,3 +68,44 @@ describe('RealFft', () => {
     });
   }
 });
+
+describe('RealFft.forwardWindowed()', () => {
+  for (const n of [8, 9, 256, 400, 2048]) {
+    it(`equals the DFT of source[at…at+n)·window for n = ${n}`, () => {
+      const source = noise(3 * n, 11 * n);
+      const window = noise(n, 13 * n);
+      const at = n + 5;
+      const frame = new Float64Array(n);
+      for (let i = 0; i < n; i++) frame[i] = source[at + i]! * window[i]!;
+      const want = dft(frame, new Float64Array(n));
+      const fft = new RealFft(n);
+      const re = new Float64Array(fft.bins);
+      const im = new Float64Array(fft.bins);
+      fft.forwardWindowed(source, at, window, re, im);
+      for (let k = 0; k < fft.bins; k++) {
+        expect(Math.abs(re[k]! - want.re[k]!)).toBeLessThan(1e-9 * n);
+        expect(Math.abs(im[k]! - want.im[k]!)).toBeLessThan(1e-9 * n);
+      }
+    });
+  }
+});
+
+describe('RealFft.powerWindowed()', () => {
+  for (const [n, power] of [[8, 2], [9, 2], [400, 1], [2048, 2], [1200, 1.5]] as const) {
+    it(`equals |DFT(source[at…at+n)·window)|^${power} for n = ${n}`, () => {
+      const source = noise(3 * n, 17 * n);
+      const window = noise(n, 19 * n);
+      const at = 2 * n - 3;
+      const frame = new Float64Array(n);
+      for (let i = 0; i < n; i++) frame[i] = source[at + i]! * window[i]!;
+      const want = dft(frame, new Float64Array(n));
+      const fft = new RealFft(n);
+      const out = new Float64Array(fft.bins);
+      fft.powerWindowed(source, at, window, out, power);
+      for (let k = 0; k < fft.bins; k++) {
+        const ref = Math.pow(want.re[k]! ** 2 + want.im[k]! ** 2, power / 2);
+        expect(Math.abs(out[k]! - ref)).toBeLessThan(1e-9 * n * Math.max(1, ref));
+      }
+    });
+  }
+});

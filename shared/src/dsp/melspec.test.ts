@@ -135,4 +135,32 @@ describe('MelProcessor', () => {
     expect(starts[0]).toBe(0);
     expect(starts.every((s) => s % 160 === 0)).toBe(true);
   });
+
+  it('processInput() with hop > n_fft skips the samples between frames and still equals melSpectrogram(center: false)', () => {
+    const wav = readWavFixture('reference/ref_mel_16k_input.wav');
+    const options = { sampleRate: 16000, nFft: 256, hopLength: 700, nMels: 32 };
+    const whole = melSpectrogram(wav.mono, { ...options, center: false });
+    const proc = new MelProcessor(options, 500);
+    const got: number[] = [];
+    const starts: number[] = [];
+    for (let at = 0; at < wav.mono.length; at += 333) {
+      const r = proc.processInput(wav.mono.subarray(at, at + 333));
+      for (let f = 0; f < r.count; f++) starts.push(r.firstSample + f * 700);
+      got.push(...r.data);
+    }
+    expect(got.length).toBe(whole.data.length);
+    for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - whole.data[i]!)).toBeLessThanOrEqual(1e-6 * Math.max(1e-12, Math.abs(whole.data[i]!)));
+    expect(starts).toEqual(Array.from({ length: whole.nFrames }, (_, t) => t * 700));
+  });
+
+  it('reset() starts a new stream: the same audio gives the same frames again', () => {
+    const wav = readWavFixture('reference/ref_mel_16k_input.wav');
+    const proc = new MelProcessor({ sampleRate: 16000, nFft: 512, hopLength: 160, nMels: 40 }, 4000);
+    const first = proc.processInput(wav.mono.subarray(0, 4000));
+    const kept = { count: first.count, firstSample: first.firstSample, data: first.data.slice() };
+    proc.processInput(wav.mono.subarray(4000, 5000));
+    proc.reset();
+    const again = proc.processInput(wav.mono.subarray(0, 4000));
+    expect({ count: again.count, firstSample: again.firstSample, data: again.data.slice() }).toEqual(kept);
+  });
 });

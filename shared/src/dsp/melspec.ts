@@ -120,13 +120,16 @@ export class MelProcessor {
   readonly options: MelSpectrogramOptions & ResolvedStftOptions;
   readonly bank: MelFilterbank;
   readonly #frame: SpectrumFrame;
-  /** Last n_fft samples, a ring written at #pos. */
-  readonly #ring: Float64Array;
-  readonly #linear: Float64Array;
-  #pos = 0;
-  #filled = 0;
-  /** Samples since the last frame was emitted (or since the start). */
-  #sinceFrame = 0;
+  /**
+   * Recent samples, linear (not a ring, so each frame is one contiguous view the FFT reads in place):
+   * #buf[0 … #len) holds samples #bufStart … #bufStart + #len. Once a chunk's frames are out, samples
+   * before the next frame's start are dropped with one copyWithin.
+   */
+  readonly #buf: Float64Array;
+  #len = 0;
+  #bufStart = 0;
+  /** First sample of the next frame to emit. */
+  #nextStart = 0;
   #total = 0;
   #out: Float32Array;
 
@@ -136,8 +139,7 @@ export class MelProcessor {
     this.options = { ...o, ...resolveStftOptions(o) };
     this.bank = bankFor(this.options);
     this.#frame = new SpectrumFrame(this.options);
-    this.#ring = new Float64Array(this.options.nFft);
-    this.#linear = new Float64Array(this.options.nFft);
+    this.#buf = new Float64Array(this.options.nFft + Math.max(this.options.hopLength, 4096));
     this.#out = new Float32Array((Math.ceil(maxChunk / this.options.hopLength) + 1) * this.options.nMels);
   }
 
@@ -145,31 +147,45 @@ export class MelProcessor {
     const { nFft, hopLength, nMels } = this.options;
     const maxFrames = Math.ceil(chunk.length / hopLength) + 1;
     if (this.#out.length < maxFrames * nMels) this.#out = new Float32Array(maxFrames * nMels);
+    const buf = this.#buf;
     let count = 0;
     let firstSample = -1;
-    for (let i = 0; i < chunk.length; i++) {
-      this.#ring[this.#pos] = chunk[i]!;
-      this.#pos = (this.#pos + 1) % nFft;
-      this.#total++;
-      if (this.#filled < nFft) this.#filled++;
-      this.#sinceFrame++;
-      const due = this.#filled === nFft && (this.#total === nFft || this.#sinceFrame >= hopLength);
-      if (!due) continue;
-      this.#sinceFrame = 0;
-      for (let k = 0; k < nFft; k++) this.#linear[k] = this.#ring[(this.#pos + k) % nFft]!;
-      applyMel(this.bank, this.#frame.compute(this.#linear, 0), this.#out, count * nMels);
-      if (firstSample < 0) firstSample = this.#total - nFft;
-      count++;
+    let i = 0;
+    while (i < chunk.length) {
+      // Samples before the next frame's start (hop > n_fft) are never read: skip them.
+      if (this.#len === 0 && this.#bufStart < this.#nextStart) {
+        const skip = Math.min(chunk.length - i, this.#nextStart - this.#bufStart);
+        i += skip;
+        this.#bufStart += skip;
+        this.#total += skip;
+        continue;
+      }
+      const take = Math.min(chunk.length - i, buf.length - this.#len);
+      for (let k = 0; k < take; k++) buf[this.#len + k] = chunk[i + k]!;
+      this.#len += take;
+      this.#total += take;
+      i += take;
+      while (this.#nextStart + nFft <= this.#bufStart + this.#len) {
+        applyMel(this.bank, this.#frame.compute(buf, this.#nextStart - this.#bufStart, this.#len), this.#out, count * nMels);
+        if (firstSample < 0) firstSample = this.#nextStart;
+        count++;
+        this.#nextStart += hopLength;
+      }
+      const drop = Math.min(this.#len, this.#nextStart - this.#bufStart);
+      if (drop > 0) {
+        buf.copyWithin(0, drop, this.#len);
+        this.#len -= drop;
+        this.#bufStart += drop;
+      }
     }
     return { count, data: this.#out.subarray(0, count * nMels), firstSample: firstSample < 0 ? this.#total : firstSample };
   }
 
   /** Forget all samples (a new stream). */
   reset(): void {
-    this.#ring.fill(0);
-    this.#pos = 0;
-    this.#filled = 0;
-    this.#sinceFrame = 0;
+    this.#len = 0;
+    this.#bufStart = 0;
+    this.#nextStart = 0;
     this.#total = 0;
   }
 }

@@ -97,22 +97,24 @@ export class SpectrumFrame {
   /** Spectrum of source[at … at + n_fft) (indices outside [0, length) read through `padMode`). */
   compute(source: ArrayLike<number>, at: number, length = source.length): Float64Array {
     const n = this.options.nFft;
-    const frame = this.#frame;
     const w = this.#window;
+    const p = this.options.power;
     if (at >= 0 && at + n <= length) {
-      for (let i = 0; i < n; i++) frame[i] = source[at + i]! * w[i]!;
-    } else {
-      const reflect = this.options.padMode === 'reflect';
-      for (let i = 0; i < n; i++) {
-        const j = at + i;
-        const inside = j >= 0 && j < length;
-        frame[i] = inside ? source[j]! * w[i]! : reflect && length > 0 ? source[reflectIndex(j, length)]! * w[i]! : 0;
-      }
+      // The common case: window while gathering into the FFT's butterfly order, power inside its
+      // split (one pass in, one pass out, no copy).
+      this.#fft.powerWindowed(source, at, w, this.spectrum, p);
+      return this.spectrum;
+    }
+    const frame = this.#frame;
+    const reflect = this.options.padMode === 'reflect';
+    for (let i = 0; i < n; i++) {
+      const j = at + i;
+      const inside = j >= 0 && j < length;
+      frame[i] = inside ? source[j]! * w[i]! : reflect && length > 0 ? source[reflectIndex(j, length)]! * w[i]! : 0;
     }
     this.#fft.forward(frame, this.#re, this.#im);
-    const p = this.options.power;
-    const re = this.#re, im = this.#im, s = this.spectrum;
-    for (let k = 0; k < this.bins; k++) {
+    const re = this.#re, im = this.#im, s = this.spectrum, bins = this.bins;
+    for (let k = 0; k < bins; k++) {
       const pw = re[k]! * re[k]! + im[k]! * im[k]!;
       s[k] = p === 2 ? pw : p === 1 ? Math.sqrt(pw) : Math.pow(pw, p / 2);
     }
