@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BusClient, makeEnvelope, type PayloadOf, type ProviderRegistry } from '@promethean/shared';
 import { agentBusFrom } from '@promethean/shared/node';
@@ -23,6 +23,10 @@ import { createStore, type Store } from './store/index.ts';
 import { loadProvidersForStart } from './supervisor/providers.ts';
 import { mountAuditRoutes } from './web/audit-routes.ts';
 import { mountSearchRoutes } from './search/routes.ts';
+import { startEmbedService, type RunningEmbedService } from './embed/service.ts';
+import { loadModerationConfig, mountModerationRoutes, RegexRunner, RuleBook, startModeration, type RunningModeration } from './moderation/index.ts';
+import { startTranscriptIndexer } from './workers/transcripts/index.ts';
+import { parseAttachmentMaxBytes, startAttachmentIndexerInProcess } from './workers/attachments/in-process.ts';
 import { parseRetention, startIndexer } from './workers/indexer/index.ts';
 import { mountSessionRoutes } from './web/session-routes.ts';
 import { mountVoiceRoutes, VoiceChannelsCache } from './web/voice-routes.ts';
@@ -102,6 +106,11 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
   try {
     // The audit chain is keyed, and listens a crash left open are closed, before any listen can start.
     await startAuditLog(store, { dataDir: o.dataDir, log: o.log });
+    // Watch rules: moderation.yml beside providers.yml (read-only over HTTP) plus the rules owners add.
+    const moderationRules = new RuleBook(await loadModerationConfig(join(dirname(o.providersFile), 'moderation.yml')), store);
+    const moderationRegex = new RegexRunner();
+    let moderation: RunningModeration | undefined;
+    let embed: RunningEmbedService | undefined;
     // Media runs in the SFU's own process, never on the hub's event loop.
     const sfu = o.sfuDriver === 'mediasoup' ? await createMediasoupSfu(o.sfu) : await createWeriftSfu(o.sfu);
     closers.push(() => sfu.close());
@@ -150,8 +159,9 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
         mountEvidenceRoutes(app, ctx, { policies: new EvidencePolicies(store), store, streams });
         mountSessionRoutes(app, ctx, { store, hub: () => hub, listen, publicBase, defaultTenant: 'demo' });
         mountVoiceRoutes(app, ctx, { store, bus: () => bus, channels: voiceChannels });
-        // GET /api/search: exact phrase now; the embedder's SemanticSearch plugs in as `semantic`.
-        mountSearchRoutes(app, ctx, { store });
+        // GET /api/search: exact phrase, and semantic while the embedder process is connected.
+        mountSearchRoutes(app, ctx, { store, semantic: () => embed?.semantic });
+        mountModerationRoutes(app, ctx, { store, rules: moderationRules, regex: moderationRegex, publish: (flag) => moderation?.matcher.publishFlag(flag) });
         // `promethean login`: the operator (who can read the agent key) asks for a fresh link.
         app.post('/api/login-link', async (c) => {
           const principal = await ctx.authenticateRequest(c);
@@ -186,6 +196,34 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     const indexer = await startIndexer(agentBusFrom(bus), store, { retentionDays: parseRetention(o.env.PROMETHEAN_INDEXER_RETENTION) });
     closers.push(() => indexer.stop());
     await indexer.ready;
+    // The attachment indexer shares the server's store too. Tokenless: it fetches through the REST
+    // agents' /media with the proxy client key; the supervisor names both in <dataDir>/rest-proxies.json.
+    const attachmentIndexer = startAttachmentIndexerInProcess(agentBusFrom(bus), store, { dataDir: o.dataDir, maxBytes: parseAttachmentMaxBytes(o.env.PROMETHEAN_ATTACHMENT_MAX_BYTES) });
+    closers.push(() => attachmentIndexer.stop());
+    await attachmentIndexer.ready;
+    // Transcripts (from the STT worker) are stored here for the same reason, with their own retention.
+    const transcripts = startTranscriptIndexer(agentBusFrom(bus), store, { retentionDays: parseRetention(o.env.PROMETHEAN_TRANSCRIPT_RETENTION, 'PROMETHEAN_TRANSCRIPT_RETENTION') });
+    closers.push(() => transcripts.stop());
+    await transcripts.ready;
+    // Semantic search: vectors from the message-embedder process are stored here; query vectors are
+    // asked of it over the bus (no model in this process: a model run would block the hub).
+    const embedService = startEmbedService(agentBusFrom(bus), store);
+    embed = embedService;
+    closers.push(() => embedService.stop());
+    await embedService.ready;
+    // Watch rules on final transcripts; semantic rules ask the same embedder over the bus.
+    const runningModeration = startModeration(agentBusFrom(bus), store, {
+      rules: moderationRules,
+      regexRunner: moderationRegex,
+      sessions: (provider, tenant, sessionId) => {
+        const s = streams.session(sessionId);
+        return s && s.provider === provider && s.tenant === tenant ? { guild_id: s.guildId, channel_id: s.channelId } : undefined;
+      },
+      embedder: embedService.embedder,
+    });
+    moderation = runningModeration;
+    closers.push(() => runningModeration.stop());
+    await runningModeration.ready;
     o.log(`sfu: ${sfu.driver}, RTP ingest udp://${sfu.ingest.host}:${sfu.ingest.port}`);
     let closing: Promise<void> | undefined;
     return {

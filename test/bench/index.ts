@@ -9,6 +9,8 @@ export const SUITE_FILES: Readonly<Record<string, string>> = {
   latency: 'latency.ts',
   capacity: 'capacity.ts',
   embed: 'embed.ts',
+  // A search's query embedding through the bus to the embedder worker, against the model called directly.
+  'embed-query': 'embed-query.ts',
   dave: 'dave.ts',
   // Both DSP suites live in dsp.ts, which reads its ?suite= to pick one.
   vad: 'dsp.ts?suite=vad',

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BusClient, PrometheanError, type ProviderRegistry } from '@promethean/shared';
 import { AgentRuntime, agentBusFrom, loadManifest } from '@promethean/shared/node';
 import { issueAgentKey } from '../hub/agent-keys.ts';
@@ -18,6 +18,9 @@ import { joinWhenReady } from './join.ts';
 import { issueTextAccessKeys, textAccessAgents, textAccessSpec, writeRestProxyKey, type TextAccessAgent } from './text-access.ts';
 import { ensureConsoleBuilt } from '../web/build.ts';
 import { defaultLocalSpeechServerOptions } from '../speech/local-server.ts';
+import { writeMediaProxies } from '../workers/attachments/proxies.ts';
+import { modelCacheDir } from '../embed/manifest.ts';
+import { onnxPath } from '../embed/server-embedder.ts';
 
 export interface SupervisorOptions {
   /** Project root: where the programs live. */
@@ -136,6 +139,10 @@ export class Supervisor {
       await this.#connectBus();
       await this.#startWorker('mixer', join(o.projectRoot, 'server/src/workers/mixer/main.ts'));
       await this.#startWorker('vad', join(o.projectRoot, 'server/src/workers/vad/main.ts'));
+      // Semantic search: the embedder holds the model, the server stores its vectors.
+      const models = modelCacheDir(o.env);
+      if (existsSync(onnxPath(models))) await this.#startWorker('message-embedder', join(o.projectRoot, 'server/src/workers/embedder/main.ts'), { PROMETHEAN_MODELS_DIR: models });
+      else o.log(`embedder: all-MiniLM-L6-v2 is not installed in ${models} (bash scripts/install-models.sh) — semantic search off`);
       if (o.speech) this.#startSpeech();
 
       const endpoint: Record<string, string> = {};
@@ -194,6 +201,12 @@ export class Supervisor {
       PROMETHEAN_PORT: String(o.port),
       PROMETHEAN_PROVIDERS_FILE: o.providersFile,
       ...(o.env.DATABASE_URL ? { DATABASE_URL: o.env.DATABASE_URL } : {}),
+      // the in-process indexers' settings (no secrets)
+      ...Object.fromEntries(
+        ['PROMETHEAN_INDEXER_RETENTION', 'PROMETHEAN_TRANSCRIPT_RETENTION', 'PROMETHEAN_ATTACHMENT_MAX_BYTES', 'PROMETHEAN_MODELS_DIR']
+          .filter((k) => o.env[k] !== undefined)
+          .map((k) => [k, o.env[k]!]),
+      ),
       ...(o.sfu.driver ? { PROMETHEAN_SFU_DRIVER: o.sfu.driver } : {}),
       // mediasoup's own variable: where its C++ worker binary is (scripts/build-mediasoup-worker.sh).
       ...(o.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: o.env.MEDIASOUP_WORKER_BIN } : {}),
@@ -233,6 +246,11 @@ export class Supervisor {
     this.#keys.set('discord-voice-access', await issueAgentKey(o.dataDir, 'discord-voice-access', { outputs: await outputs('bridge/agent.yml'), readonly: false }));
     this.#keys.set('mixer', await issueAgentKey(o.dataDir, 'mixer', { outputs: await outputs('server/src/workers/mixer/agent.yml'), readonly: false }));
     this.#keys.set('vad', await issueAgentKey(o.dataDir, 'vad', { outputs: await outputs('server/src/workers/vad/agent.yml'), readonly: false }));
+    this.#keys.set('message-embedder', await issueAgentKey(o.dataDir, 'message-embedder', { outputs: await outputs('server/src/workers/embedder/agent.yml'), readonly: false }));
+    this.#keys.set('stt', await issueAgentKey(o.dataDir, 'stt', { outputs: await outputs('server/src/workers/stt/agent.yml'), readonly: false }));
+    this.#keys.set('tts', await issueAgentKey(o.dataDir, 'tts', { outputs: await outputs('server/src/workers/tts/agent.yml'), readonly: false }));
+    this.#keys.set('cephalon-voice', await issueAgentKey(o.dataDir, 'cephalon-voice', { outputs: await outputs('server/src/workers/cephalon-voice/agent.yml'), readonly: false }));
+    this.#keys.set('cephalon-social', await issueAgentKey(o.dataDir, 'cephalon-social', { outputs: await outputs('server/src/workers/cephalon-social/agent.yml'), readonly: false }));
     this.#keys.set('supervisor', await issueAgentKey(o.dataDir, 'supervisor', { outputs: ['health', 'error', 'voice.control.join'], readonly: false }));
     await issueAgentKey(o.dataDir, 'tap', { outputs: [], readonly: true });
     this.#textAgents = textAccessAgents(this.registry!, o.projectRoot);
@@ -248,7 +266,7 @@ export class Supervisor {
     await this.#bus.connect();
   }
 
-  async #startWorker(name: string, script: string): Promise<void> {
+  async #startWorker(name: string, script: string, extraEnv: Record<string, string> = {}): Promise<void> {
     const o = this.options;
     const server = this.server!;
     const child = this.#add({
@@ -256,7 +274,7 @@ export class Supervisor {
       role: 'worker',
       script,
       args: [],
-      env: { PROMETHEAN_HUB_URL: server.hub_url, PROMETHEAN_AGENT_TOKEN_FILE: this.#keys.get(name) ?? server.key_file },
+      env: { PROMETHEAN_HUB_URL: server.hub_url, PROMETHEAN_AGENT_TOKEN_FILE: this.#keys.get(name) ?? server.key_file, ...extraEnv },
       cwd: o.projectRoot,
     });
     await child.start();
@@ -280,6 +298,22 @@ export class Supervisor {
       // A restarted speech server listens where the first one did.
       if (typeof m.port === 'number') child.update({ env: { ...env, PROMETHEAN_SPEECH_PORT: String(m.port) } });
       o.log(`speech: ${this.speechUrl} (pid ${child.pid})`);
+      // The speech workers need the server's URL: started once it is known (a restarted speech server
+      // listens at the same one, so they keep working).
+      const speechEnv = { PROMETHEAN_SPEECH_URL: this.speechUrl, PROMETHEAN_SPEECH_CONFIG: join(o.projectRoot, 'speech.yml') };
+      const cephalon = join(dirname(o.providersFile), 'cephalon.yml');
+      const workers: Array<[string, Record<string, string>]> = [
+        ['stt', speechEnv],
+        ['tts', speechEnv],
+        // the text brain: replies only in guilds cephalon.yml turns on
+        // the voice brain: answers spoken questions addressed to the bot where cephalon.yml turns it on
+        ['cephalon-voice', { ...speechEnv, ...(existsSync(cephalon) ? { PROMETHEAN_CEPHALON_FILE: cephalon } : {}) }],
+        ['cephalon-social', { ...speechEnv, ...(existsSync(cephalon) ? { PROMETHEAN_CEPHALON_FILE: cephalon } : {}), ...(o.env.DATABASE_URL ? { DATABASE_URL: o.env.DATABASE_URL } : {}) }],
+      ];
+      for (const [name, env] of workers) {
+        if (this.children.has(name) || this.#closing) continue;
+        this.#startWorker(name, join(o.projectRoot, `server/src/workers/${name}/main.ts`), env).catch((e: unknown) => o.log(`${name}: did not start: ${(e as Error).message}`));
+      }
     });
     child.start().catch((e: unknown) => o.log(`speech: did not start: ${(e as Error).message}`));
   }
@@ -362,6 +396,8 @@ export class Supervisor {
       );
     }
     await Promise.all(proxies);
+    // The attachment indexer in the server learns where the media paths are (and the key) from this file.
+    if (this.restProxies.size > 0) await writeMediaProxies(o.dataDir, this.restProxies, this.restProxyKeyFile!);
   }
 
   #startHealth(): void {
