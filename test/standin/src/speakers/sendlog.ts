@@ -31,6 +31,8 @@ export interface SendLogEntry {
 
 export class SendLog {
   readonly #entries: SendLogEntry[] = [];
+  /** Entries ever added (the position after the newest), for readers that follow the log. */
+  #added = 0;
   /** Oldest entries are discarded beyond about this many (a long CLI run must not grow without bound). */
   readonly limit: number;
 
@@ -40,6 +42,7 @@ export class SendLog {
 
   add(entry: SendLogEntry): void {
     this.#entries.push(entry);
+    this.#added++;
     // Trim in chunks of 10% so a long run does not pay an O(n) splice per packet.
     if (this.#entries.length > this.limit * 1.1) this.#entries.splice(0, this.#entries.length - this.limit);
   }
@@ -50,6 +53,17 @@ export class SendLog {
    */
   entries(filter?: { ssrc?: number; userId?: string }): SendLogEntry[] {
     return this.#entries.filter((e) => (filter?.ssrc === undefined || e.ssrc === filter.ssrc) && (filter?.userId === undefined || e.userId === filter.userId));
+  }
+
+  /**
+   * Entries added since position `from` (0 = the start of the run) and the position to pass next
+   * time: a reader that follows a long run pays for what is new, not for the whole log each time.
+   * Entries already trimmed away are skipped (`missed` says how many).
+   */
+  since(from: number): { entries: SendLogEntry[]; next: number; missed: number } {
+    const first = this.#added - this.#entries.length;
+    const start = Math.max(from, first);
+    return { entries: this.#entries.slice(start - first), next: this.#added, missed: start - from };
   }
 
   /** Per-ssrc totals. */
@@ -67,5 +81,10 @@ export class SendLog {
 
   clear(): void {
     this.#entries.length = 0;
+  }
+
+  /** Entries ever added (what {@link since} counts positions in). */
+  get added(): number {
+    return this.#added;
   }
 }
