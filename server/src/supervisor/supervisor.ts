@@ -144,6 +144,7 @@ export class Supervisor {
       if (existsSync(onnxPath(models))) await this.#startWorker('message-embedder', join(o.projectRoot, 'server/src/workers/embedder/main.ts'), { PROMETHEAN_MODELS_DIR: models });
       else o.log(`embedder: all-MiniLM-L6-v2 is not installed in ${models} (bash scripts/install-models.sh) — semantic search off`);
       if (o.speech) this.#startSpeech();
+      else o.log('speech: off (--no-speech): no live transcripts, spoken replies or bot brains');
 
       const endpoint: Record<string, string> = {};
       for (const name of DISCORD_ENDPOINT_VARS) if (o.env[name]) endpoint[name] = o.env[name]!;

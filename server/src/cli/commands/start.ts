@@ -13,7 +13,7 @@ import { numberFlag, parseFlags, type Command } from '../args.ts';
 export const startCommand: Command = {
   name: 'start',
   summary: 'start the hub, storage and every agent on embedded defaults; prints a login link',
-  usage: `Usage: promethean start [--port N] [--host ADDR] [--data-dir DIR] [--providers FILE] [--speaker NAME=FILE.wav ...] [--no-dave] [--sfu werift|mediasoup]
+  usage: `Usage: promethean start [--port N] [--host ADDR] [--data-dir DIR] [--providers FILE] [--speaker NAME=FILE.wav ...] [--no-dave] [--no-speech] [--sfu werift|mediasoup]
 
 Supervises one process per part: the server (hub, storage, console), the workers, and each access
 agent with only its own credentials. Storage is PGlite under the data directory, or PostgreSQL when
@@ -29,6 +29,8 @@ Options:
   --speaker NAME=FILE.wav  a simulated speaker for the built-in stand-in; repeatable
   --no-dave                the built-in stand-in offers transport encryption only (by default it
                            negotiates DAVE end-to-end encryption, as Discord does; --dave is accepted)
+  --no-speech              do not start the local speech server nor what needs it (live
+                           transcripts, the TTS worker, the bots' brains); listening is unaffected
   --sfu <driver>           werift (default; pure TypeScript) or mediasoup (C++ workers, one per
                            core; needs the worker built by scripts/build-mediasoup-worker.sh)
   --announced-address <a>  address browsers reach the SFU at (a LAN address, or the public address
@@ -51,6 +53,7 @@ A --host other than loopback needs --tls-cert and --tls-key (or a TLS proxy in f
       speaker: { type: 'string', multiple: true },
       dave: { type: 'boolean' },
       'no-dave': { type: 'boolean' },
+      'no-speech': { type: 'boolean' },
       'announced-address': { type: 'string' },
       sfu: { type: 'string' },
       'rtc-ports': { type: 'string' },
@@ -88,6 +91,7 @@ A --host other than loopback needs --tls-cert and --tls-key (or a TLS proxy in f
       ...(values.host ? { host: values.host } : {}),
       standinSpeakers: values.speaker ?? [],
       standinDave: values['no-dave'] !== true,
+      speech: values['no-speech'] !== true,
       sfu: {
         driver,
         ...(announced ? { announcedAddress: announced, listenIp: '0.0.0.0' } : {}),
