@@ -1,5 +1,6 @@
 /** cephalon-voice: wiring (tokenless; a bus, the policy and the LLM engines). */
-import { AgentRuntime, type AgentBus } from '@promethean/shared/node';
+import type { AgentBus } from '@promethean/shared/node';
+import { startBusWorker, type RunningWorker, type WorkerRuntimeOptions } from '../running.ts';
 import { createEngines, type Llm, type SpeechConfig } from '../../speech/index.ts';
 import type { CephalonVoicePolicy } from './config.ts';
 import { CephalonVoice, type CephalonVoiceOptions, type LlmScope } from './worker.ts';
@@ -7,33 +8,11 @@ import { CephalonVoice, type CephalonVoiceOptions, type LlmScope } from './worke
 export { CephalonVoice, defaultCephalonVoiceOptions, type CephalonVoiceOptions, type CephalonVoiceRuntime, type LlmScope } from './worker.ts';
 export { CephalonVoicePolicy, CephalonVoiceSection, parseCephalonVoiceConfig, type CephalonVoiceConfig } from './config.ts';
 
-export interface RunningCephalonVoice {
-  runtime: AgentRuntime;
-  worker: CephalonVoice;
-  stop(): Promise<void>;
-}
+export type RunningCephalonVoice = RunningWorker<CephalonVoice>;
 
-export function startCephalonVoice(bus: AgentBus, policy: CephalonVoicePolicy, llmFor: (scope: LlmScope) => Llm, options: Partial<CephalonVoiceOptions> & { logLevel?: string; configRev?: string } = {}): RunningCephalonVoice {
-  const { logLevel, configRev, ...workerOptions } = options;
-  const runtime: AgentRuntime = new AgentRuntime({
-    id: 'cephalon-voice', kind: 'worker', bus, queueDepth: () => worker.queued,
-    ...(logLevel ? { logLevel } : {}), ...(configRev ? { configRev } : {}),
-  });
-  const worker = new CephalonVoice(runtime, policy, llmFor, workerOptions);
-  worker.start();
-  runtime.start();
-  let stopping: Promise<void> | undefined;
-  return {
-    runtime,
-    worker,
-    stop() {
-      stopping ??= (async () => {
-        await worker.stop();
-        runtime.stop();
-      })();
-      return stopping;
-    },
-  };
+export function startCephalonVoice(bus: AgentBus, policy: CephalonVoicePolicy, llmFor: (scope: LlmScope) => Llm, options: Partial<CephalonVoiceOptions> & WorkerRuntimeOptions = {}): RunningCephalonVoice {
+  const { logLevel, buildSha, configRev, ...workerOptions } = options;
+  return startBusWorker(bus, 'cephalon-voice', (runtime) => new CephalonVoice(runtime, policy, llmFor, workerOptions), { logLevel, buildSha, configRev });
 }
 
 /** The LLM per (tenant, guild) from speech.yml, made once each (bounded). */

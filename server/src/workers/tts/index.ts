@@ -1,38 +1,16 @@
 /** The TTS worker: wiring (tokenless; a bus and the speech engines, nothing else). */
-import { AgentRuntime, type AgentBus } from '@promethean/shared/node';
+import type { AgentBus } from '@promethean/shared/node';
+import { startBusWorker, type RunningWorker, type WorkerRuntimeOptions } from '../running.ts';
 import { createEngines, type SpeechConfig, type SpeechScope, type Tts } from '../../speech/index.ts';
 import { TtsWorker, type TtsWorkerOptions } from './worker.ts';
 
 export { TtsWorker, defaultTtsWorkerOptions, type TtsRuntime, type TtsWorkerOptions } from './worker.ts';
 
-export interface RunningTts {
-  runtime: AgentRuntime;
-  worker: TtsWorker;
-  /** Idempotent; publishes the reply being synthesised first. */
-  stop(): Promise<void>;
-}
+export type RunningTts = RunningWorker<TtsWorker>;
 
-export function startTts(bus: AgentBus, ttsFor: (scope: SpeechScope) => Tts, options: Partial<TtsWorkerOptions> & { logLevel?: string; buildSha?: string } = {}): RunningTts {
-  const { logLevel, buildSha, ...workerOptions } = options;
-  const runtime: AgentRuntime = new AgentRuntime({
-    id: 'tts', kind: 'worker', bus, queueDepth: () => worker.queued,
-    ...(logLevel ? { logLevel } : {}), ...(buildSha ? { buildSha } : {}),
-  });
-  const worker = new TtsWorker(runtime, ttsFor, workerOptions);
-  worker.start();
-  runtime.start();
-  let stopping: Promise<void> | undefined;
-  return {
-    runtime,
-    worker,
-    stop() {
-      stopping ??= (async () => {
-        await worker.stop();
-        runtime.stop();
-      })();
-      return stopping;
-    },
-  };
+export function startTts(bus: AgentBus, ttsFor: (scope: SpeechScope) => Tts, options: Partial<TtsWorkerOptions> & WorkerRuntimeOptions = {}): RunningTts {
+  const { logLevel, buildSha, configRev, ...workerOptions } = options;
+  return startBusWorker(bus, 'tts', (runtime) => new TtsWorker(runtime, ttsFor, workerOptions), { logLevel, buildSha, configRev });
 }
 
 /** The tenant's TTS engine from speech.yml, one per tenant (bounded cache). */
