@@ -37,7 +37,7 @@ describe.each(DRIVERS)('relay through the $driver SFU', ({ driver, available, re
   beforeAll(async () => {
     const dir = join(PROJECT_ROOT, 'test-results', 'tones');
     await mkdir(dir, { recursive: true });
-    stack = await startStack({ speakers: { alice: await writeTone(join(dir, 'alice-440.wav'), 440), bob: await writeTone(join(dir, 'bob-1250.wav'), 1250) }, startArgs: ['--sfu', driver] });
+    stack = await startStack({ speakers: { alice: await writeTone(join(dir, 'alice-440.wav'), 440), bob: await writeTone(join(dir, 'bob-1250.wav'), 1250) }, startArgs: ['--sfu', driver, '--no-speech'] });
     const runtime = JSON.parse(await readFile(join(stack.dataDir, 'runtime.json'), 'utf8')) as { hub_url: string; key_file: string };
     key = (await readFile(runtime.key_file, 'utf8')).trim();
     http = runtime.hub_url.replace(/^ws/, 'http').replace(/\/bus$/, '');
