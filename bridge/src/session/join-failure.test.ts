@@ -11,16 +11,9 @@ import { AgentRuntime, InProcessBus } from '@promethean/shared/node';
 import { startStandin, type Standin } from '@promethean/standin';
 import { VoiceAccessAgent } from '../agent.ts';
 import { DiscordVoiceGateway } from '../discord/voice-gateway.ts';
+import { until } from '../../../test/support/until.ts';
 
 type State = PayloadOf<'voice.state.connected'>;
-
-async function until(what: string, check: () => boolean, limitMs = 20_000): Promise<void> {
-  const end = performance.now() + limitMs;
-  while (!check()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('a join that never connects', () => {
   let standin: Standin | undefined;

@@ -17,6 +17,7 @@ import { QUERY_SCOPE, START_EMBEDDER_HINT } from './bus-embedder.ts';
 import { contentHash } from './semantic-search.ts';
 import { startEmbedService, type RunningEmbedService } from './service.ts';
 import { packVectors } from './wire.ts';
+import { eventually } from '../../../test/support/until.ts';
 
 const P = 'discord';
 const MODEL = MINILM_L6_V2.id;
@@ -27,16 +28,6 @@ const axis = (k: number) => {
   v[k] = 1;
   return v;
 };
-
-async function until<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const end = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('semantic search service over the real hub and PGlite + pgvector (no model)', () => {
   let hub: Hub;
@@ -137,7 +128,7 @@ describe('semantic search service over the real hub and PGlite + pgvector (no mo
       { id: '3', guild: 'g2', channel: 'c3', text: 'my bike was stolen in g2', vector: axis(0) },
     ]);
     publishVectors('other', [{ id: '5', guild: 'g1', channel: 'c1', text: 'my bike was stolen (other tenant)', vector: axis(0) }]);
-    await until(async () => (await rows()).length === 4, 'four stored vectors');
+    await eventually(async () => (await rows()).length === 4, 'four stored vectors');
     const before = await rows();
     expect(before.map((r) => [r.tenant, r.foreign_id])).toEqual([['demo', '1'], ['demo', '2'], ['demo', '3'], ['other', '5']]);
     expect(before[0]!.content_hash).toBe(contentHash(MODEL, 'my bike was stolen'));
@@ -145,12 +136,12 @@ describe('semantic search service over the real hub and PGlite + pgvector (no mo
     expect(counters['vectors.written']).toBe(4);
 
     publishVectors('demo', [{ id: '1', guild: 'g1', channel: 'c1', text: 'my bike was stolen', vector: axis(0) }]);
-    await until(() => (embed.runtime.counters['vectors.unchanged'] ?? 0) === 1, 'the repeat to be seen');
+    await eventually(() => (embed.runtime.counters['vectors.unchanged'] ?? 0) === 1, 'the repeat to be seen');
     expect(embed.runtime.counters['vectors.written']).toBe(4);
     expect(await rows()).toEqual(before);
 
     publishVectors('demo', [{ id: '2', guild: 'g1', channel: 'c2', text: 'the meeting moved to monday', vector: axis(2) }]);
-    await until(() => embed.runtime.counters['vectors.written'] === 5, 'the edit to be written');
+    await eventually(() => embed.runtime.counters['vectors.written'] === 5, 'the edit to be written');
     const after = await rows();
     expect(after.find((r) => r.foreign_id === '2')!.content_hash).toBe(contentHash(MODEL, 'the meeting moved to monday'));
     expect(after).toHaveLength(4);
@@ -170,7 +161,7 @@ describe('semantic search service over the real hub and PGlite + pgvector (no mo
     for (const [name, send, code, path] of cases) {
       const seen = errors.length;
       send();
-      const err = await until(() => errors.slice(seen).find((e) => (e.payload as { path?: string }).path === path), `the error for ${name}`);
+      const err = await eventually(() => errors.slice(seen).find((e) => (e.payload as { path?: string }).path === path), `the error for ${name}`);
       expect(err.payload, name).toMatchObject({ code, path });
       expect(err.tenant).toBe('demo');
     }
@@ -192,7 +183,7 @@ describe('semantic search service over the real hub and PGlite + pgvector (no mo
   it('asking side: an answer that never comes is a timeout (504 for semantic; both falls back with a note)', async () => {
     fakeAnswer = 'none';
     producer.publish(health('RUNNING'));
-    await until(() => embed.embedder.available, 'the embedder to count as connected');
+    await eventually(() => embed.embedder.available, 'the embedder to count as connected');
     const token = session();
     const semantic = await get('/api/search?q=stolen%20bicycle&mode=semantic', token);
     expect(semantic.status).toBe(504);
@@ -206,7 +197,7 @@ describe('semantic search service over the real hub and PGlite + pgvector (no mo
   it('asking side: at most maxPending queries wait, more are rate_limited, and the waiting ones time out', async () => {
     fakeAnswer = 'none';
     producer.publish(health('RUNNING'));
-    await until(() => embed.embedder.available, 'the embedder to count as connected');
+    await eventually(() => embed.embedder.available, 'the embedder to count as connected');
     const waiting = [embed.embedder.embed(['a']), embed.embedder.embed(['b'])];
     await expect(embed.embedder.embed(['c'])).rejects.toMatchObject({ code: 'rate_limited' });
     for (const w of waiting) await expect(w).rejects.toMatchObject({ code: 'timeout' });
@@ -215,7 +206,7 @@ describe('semantic search service over the real hub and PGlite + pgvector (no mo
 
   it('asking side: a right answer gives the vectors; a wrong count or another model is refused as internal', async () => {
     producer.publish(health('RUNNING'));
-    await until(() => embed.embedder.available, 'the embedder to count as connected');
+    await eventually(() => embed.embedder.available, 'the embedder to count as connected');
     fakeAnswer = 'axis0';
     const [v] = await embed.embedder.embed(['anything']);
     expect([...v!]).toEqual([...axis(0)]);
@@ -228,7 +219,7 @@ describe('semantic search service over the real hub and PGlite + pgvector (no mo
 
   it('both: exact matches first, then the nearest not yet listed, confined to the session guild and tenant', async () => {
     producer.publish(health('RUNNING'));
-    await until(() => embed.embedder.available, 'the embedder to count as connected');
+    await eventually(() => embed.embedder.available, 'the embedder to count as connected');
     fakeAnswer = 'axis0';
     // Stored: demo 1 (axis 0, g1), demo 2 (axis 2, g1), demo 3 (axis 0, g2), other 5 (axis 0).
     const r = await get('/api/search?q=meeting%20moved&mode=both&limit=5', session('g1'));
@@ -243,9 +234,9 @@ describe('semantic search service over the real hub and PGlite + pgvector (no mo
 
   it('a STOPPED health from the embedder ends availability at once', async () => {
     producer.publish(health('RUNNING'));
-    await until(() => embed.embedder.available, 'connected');
+    await eventually(() => embed.embedder.available, 'connected');
     producer.publish(health('STOPPED'));
-    await until(() => !embed.embedder.available, 'not connected');
+    await eventually(() => !embed.embedder.available, 'not connected');
     await expect(embed.embedder.embed(['x'])).rejects.toBeInstanceOf(PrometheanError);
     expect(embed.embedder.counters.refusedUnavailable).toBeGreaterThanOrEqual(1);
   });

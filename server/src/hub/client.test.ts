@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BusClient, makeEnvelope, type BusClientState, type Envelope, type ErrorEnvelope } from '@promethean/shared';
 import { WebSocket as WsWebSocket } from 'ws';
 import { startTempHub, type TempHub } from './testing.ts';
+import { until } from '../../../test/support/until.ts';
 
 let hub: TempHub | undefined;
 const buses: BusClient[] = [];
@@ -27,14 +28,6 @@ function collect(b: BusClient, pattern: string): { got: [Envelope, Uint8Array[]]
   return { got, sub };
 }
 
-async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('BusClient', () => {
   it('publishes and receives envelopes and binary attachments through wildcard subscriptions', async () => {
     hub = await startTempHub();
@@ -49,7 +42,7 @@ describe('BusClient', () => {
       rtp: { ssrc: 3, seq: 4, timestamp: 960 }, attachment: 0,
     }, opts), [pcm]);
     a.publish(makeEnvelope('note', { n: 2 }, { ...opts, tenant: 'other' })); // not matched
-    await until(() => got.length === 2);
+    await until('both messages', () => got.length === 2, 5_000);
     expect(got[0]![0].payload).toEqual({ n: 1 });
     expect(got[0]![1]).toEqual([]);
     expect(got[1]![0].intent).toBe('voice.audio.pcm');
@@ -70,7 +63,7 @@ describe('BusClient', () => {
     const sub = b.subscribe('promethean.p.*.t.other.>', () => undefined);
     await expect(sub.ready).rejects.toMatchObject({ code: 'forbidden' });
     b.publish({ ...note(1), dst: 'promethean.p.discord.t.demo.wrong' });
-    await until(() => errors.length === 2);
+    await until('both errors', () => errors.length === 2, 5_000);
     expect(errors.map((e) => e.payload.code)).toEqual(['forbidden', 'topic_mismatch']);
   });
 
@@ -87,11 +80,11 @@ describe('BusClient', () => {
     await b.entersState('reconnecting', 2000);
     hub = await startTempHub({ dataDir, port });
     await b.entersState('open', 5000);
-    await until(() => hub!.metrics().per_connection.some((c) => c.subscriptions === 1));
+    await until('the subscription', () => hub!.metrics().per_connection.some((c) => c.subscriptions === 1), 5_000);
     const other = bus();
     await other.connect();
     other.publish(note(42));
-    await until(() => got.length === 1);
+    await until('the message', () => got.length === 1, 5_000);
     expect(got[0]![0].payload).toEqual({ n: 42 });
     expect(states.slice(0, 4)).toEqual(['connecting', 'open', 'reconnecting', 'open']);
     expect(b.stats.reconnects).toBeGreaterThanOrEqual(1);
@@ -107,7 +100,7 @@ describe('BusClient', () => {
     for (let i = 0; i < 12; i++) b.publish(note(i)); // not connected yet: queued
     expect(b.stats).toMatchObject({ queued: 5, dropped: 7 });
     await b.connect();
-    await until(() => got.length === 5);
+    await until('five messages', () => got.length === 5, 5_000);
     expect(got.map(([e]) => (e.payload as { n: number }).n)).toEqual([7, 8, 9, 10, 11]);
     expect(b.stats.queued).toBe(0);
   });
@@ -163,14 +156,14 @@ describe('BusClient', () => {
       pub.publish(makeEnvelope('note', { n: i, pad }, opts));
       if (i % 200 === 199) await new Promise((r) => setTimeout(r, 5));
     }
-    await until(() => hub!.metrics().slow_disconnects === 1);
+    await until('the slow-consumer disconnect', () => hub!.metrics().slow_disconnects === 1, 5_000);
     sockets[0]!.resume();
-    await until(() => sockets.length === 2);
+    await until('the reconnect', () => sockets.length === 2, 5_000);
     await b.entersState('open', 5000);
-    await until(() => hub!.metrics().per_connection.some((c) => !oldIds.has(c.id) && c.subscriptions === 1));
+    await until('the new connection to subscribe', () => hub!.metrics().per_connection.some((c) => !oldIds.has(c.id) && c.subscriptions === 1), 5_000);
     const before = got.length;
     pub.publish(note(-1));
-    await until(() => got.length === before + 1);
+    await until('the message after the reconnect', () => got.length === before + 1, 5_000);
     expect(got.at(-1)![0].payload).toEqual({ n: -1 });
   });
 });

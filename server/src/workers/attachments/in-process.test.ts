@@ -25,6 +25,7 @@ import { startDiscordGateway, type RunningDiscordGateway } from '../../access/di
 import { writeRestProxyKey } from '../../supervisor/text-access.ts';
 import { startAttachmentIndexerInProcess, parseAttachmentMaxBytes, type InProcessAttachmentIndexer } from './in-process.ts';
 import { MediaProxyDirectory, mediaProxiesPath, writeMediaProxies } from './proxies.ts';
+import { until } from '../../../../test/support/until.ts';
 
 const P = 'discord';
 const BOT_TOKEN = 'in-process-attachment-test-bot-token';
@@ -35,14 +36,6 @@ const GIF = Buffer.concat([Buffer.from('GIF89a', 'latin1'), Buffer.from([1, 0, 1
 interface Seen {
   path: string;
   authorization: string | undefined;
-}
-
-async function until(what: string, pred: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!(await pred())) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('attachment indexer in the server process (promethean start layout)', () => {

@@ -24,22 +24,13 @@ import { createHub, type Hub } from '../../hub/index.ts';
 import { mountSearchRoutes } from '../../search/routes.ts';
 import { openPgliteStore, PGLITE_MEMORY, type SqlStore } from '../../store/index.ts';
 import { startIndexer, type RunningIndexer } from '../indexer/index.ts';
+import { eventually } from '../../../../test/support/until.ts';
 
 const P = 'discord';
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const MANIFEST = fileURLToPath(new URL('./agent.yml', import.meta.url));
 const MODEL = requires('the all-MiniLM-L6-v2 model', embeddingModelInstalled(), INSTALL_HINT);
 const urn = (kind: string, id: string, tenant: string) => `urn:${P}:${kind}:${tenant}:${id}`;
-
-async function until<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 60_000): Promise<NonNullable<T>> {
-  const end = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.skipIf(!MODEL)('message embedder process: vectors over the bus, stored by the server, searched through GET /api/search', () => {
   let hub: Hub;
@@ -86,7 +77,7 @@ describe.skipIf(!MODEL)('message embedder process: vectors over the bus, stored 
       c.once('message', (m) => ((m as { type?: string }).type === 'ready' ? resolve() : reject(new Error(`unexpected message ${JSON.stringify(m)}`))));
       c.once('exit', (code) => reject(new Error(`the embedder exited with ${code} before ready`)));
     });
-    await until(() => embed.embedder.available, 'the server to see the embedder');
+    await eventually(() => embed.embedder.available, 'the server to see the embedder');
   }, 240_000);
 
   afterAll(async () => {
@@ -119,7 +110,7 @@ describe.skipIf(!MODEL)('message embedder process: vectors over the bus, stored 
 
   it('publishes vectors for a message equal to the in-process model run (cosine ≥ 0.999), with its content hash and scope', async () => {
     publish(message('demo', '1', G1, '7701', BIKE));
-    const got = await until(() => vectors.find((v) => v.env.payload.items.some((i) => i.source_id === '1')), 'embed.vectors for message 1');
+    const got = await eventually(() => vectors.find((v) => v.env.payload.items.some((i) => i.source_id === '1')), 'embed.vectors for message 1');
     expect(got.env).toMatchObject({ src: 'message-embedder', provider: P, tenant: 'demo', models: [{ name: MINILM_L6_V2.id, version: '1' }] });
     expect(got.env.payload).toMatchObject({ model: MINILM_L6_V2.id, dims: 384, encoding: 'f32le' });
     expect(got.env.payload.items).toEqual([{ kind: 'message', source_id: '1', space_id: G1, channel_id: '7701', content_sha256: contentHash(MINILM_L6_V2.id, BIKE) }]);
@@ -129,7 +120,7 @@ describe.skipIf(!MODEL)('message embedder process: vectors over the bus, stored 
   });
 
   it('the server stores them, and a repeat is published again but not stored twice', async () => {
-    const [first] = await until(async () => {
+    const [first] = await eventually(async () => {
       const r = await stored('demo', '1');
       return r.length === 1 ? r : undefined;
     }, 'the vector of message 1 in text_embeddings');
@@ -137,8 +128,8 @@ describe.skipIf(!MODEL)('message embedder process: vectors over the bus, stored 
     const unchanged = embed.runtime.counters['vectors.unchanged'] ?? 0;
     const published = vectors.length;
     publish(message('demo', '1', G1, '7701', BIKE));
-    await until(() => (embed.runtime.counters['vectors.unchanged'] ?? 0) === unchanged + 1, 'the repeat to reach the writer');
-    await until(() => vectors.length === published + 1, 'the repeat\'s vectors on the bus');
+    await eventually(() => (embed.runtime.counters['vectors.unchanged'] ?? 0) === unchanged + 1, 'the repeat to reach the writer');
+    await eventually(() => vectors.length === published + 1, 'the repeat\'s vectors on the bus');
     expect(await stored('demo', '1')).toEqual([first]);
   });
 
@@ -148,8 +139,8 @@ describe.skipIf(!MODEL)('message embedder process: vectors over the bus, stored 
     publish(message('demo', '3', G1, '7701', 'Please mute your microphone when you are not speaking.'));
     publish(message('demo', '4', G2, '7709', 'My bike was taken by a thief last night.'));
     publish(message('other', '5', G1, '7701', 'My bike was taken by a thief.'));
-    await until(async () => (await stored('demo', '4')).length === 1 && (await stored('other', '5')).length === 1 && (await stored('demo', '3')).length === 1, 'every vector stored');
-    for (const id of ['2', '3', '4']) await until(async () => (await store.getIndexedMessage({ provider: P, tenant: 'demo', foreign_id: id })) !== undefined, `message ${id} stored by the indexer`);
+    await eventually(async () => (await stored('demo', '4')).length === 1 && (await stored('other', '5')).length === 1 && (await stored('demo', '3')).length === 1, 'every vector stored');
+    for (const id of ['2', '3', '4']) await eventually(async () => (await store.getIndexedMessage({ provider: P, tenant: 'demo', foreign_id: id })) !== undefined, `message ${id} stored by the indexer`);
 
     const g1 = await get('/api/search?q=my%20bike%20was%20taken&mode=semantic&limit=10', session(G1));
     expect(g1.status).toBe(200);
@@ -179,11 +170,11 @@ describe.skipIf(!MODEL)('message embedder process: vectors over the bus, stored 
   it('a malformed message gets a typed error envelope; a query for another model is answered unsupported', async () => {
     const bad = { ...message('demo', '50', G1, '7701', 'x'), message_id: urn('message', '50', 'someone-else') };
     publish(bad);
-    const err = await until(() => errors.find((e) => e.src === 'message-embedder' && (e.payload as { path?: string }).path === 'payload.message_id'), 'the embedder\'s error envelope');
+    const err = await eventually(() => errors.find((e) => e.src === 'message-embedder' && (e.payload as { path?: string }).path === 'payload.message_id'), 'the embedder\'s error envelope');
     expect((err.payload as { code: string }).code).toBe('schema');
     const q = makeEnvelope('embed.query', { texts: ['hello'], model: 'another-model' }, { src: 'test', ...QUERY_SCOPE });
     producer.publish(q);
-    const answer = await until(() => results.find((e) => e.corr === q.id), 'the answer');
+    const answer = await eventually(() => results.find((e) => e.corr === q.id), 'the answer');
     expect(answer.payload).toMatchObject({ count: 0, error: { code: 'unsupported' } });
   });
 
@@ -192,7 +183,7 @@ describe.skipIf(!MODEL)('message embedder process: vectors over the bus, stored 
     child!.kill('SIGTERM');
     expect(await exited).toBe(0);
     child = undefined;
-    await until(() => !embed.embedder.available, 'the server to notice the embedder stopped', 10_000);
+    await eventually(() => !embed.embedder.available, 'the server to notice the embedder stopped', 10_000);
     const semantic = await get('/api/search?q=my%20bike&mode=semantic', session());
     expect(semantic.status).toBe(503);
     expect(semantic.body.error).toEqual({ code: 'unavailable', message: START_EMBEDDER_HINT });

@@ -17,21 +17,12 @@ import { BulkMessageLoader } from '../../store/bulk.ts';
 import { startStandin, type Standin } from '../../../../test/standin/src/standin.ts';
 import { startDiscordRest, type RunningDiscordRest } from '../../access/discord-rest/index.ts';
 import { startIndexer, type RunningIndexer } from './index.ts';
+import { eventually } from '../../../../test/support/until.ts';
 
 const P = 'discord';
 const T = 'bulkbf';
 const COUNT = 5050;
 const FLUSH = 1000;
-
-async function until<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 60_000): Promise<NonNullable<T>> {
-  const end = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('backfill through the bulk loader, 1,000 rows per write', () => {
   let hub: Hub;
@@ -83,7 +74,7 @@ describe('backfill through the bulk loader, 1,000 rows per write', () => {
     const first = await start();
     buses[0]!.publish(makeEnvelope('jobs.backfill.messages.enqueue', { job_id: 'bulk-1', channel_id: channel.id, limit: 100_000 }, { src: 'cli', provider: P, tenant: T }));
     const progress = () => seen.filter((e) => e.intent === 'jobs.backfill.messages.progress').map((e) => (e.payload as { fetched: number }).fetched);
-    await until(() => progress().length > 0, 'the first progress');
+    await eventually(() => progress().length > 0, 'the first progress');
     await first.stop();
 
     const saved = await store.getBackfillJob({ provider: P, tenant: T, job_id: 'bulk-1' });
@@ -97,7 +88,7 @@ describe('backfill through the bulk loader, 1,000 rows per write', () => {
     expect(progress().every((f) => f % FLUSH === 0)).toBe(true);
 
     await start();
-    const done = await until(() => seen.find((e) => e.intent === 'jobs.backfill.messages.done'), 'done after the restart');
+    const done = await eventually(() => seen.find((e) => e.intent === 'jobs.backfill.messages.done'), 'done after the restart');
     expect(done.payload).toMatchObject({ job_id: 'bulk-1', fetched: COUNT, duplicates: 0, reason: 'exhausted' });
     const stored = await store.sql.query<{ foreign_id: string; content: string; author_id: string; space_id: string }>('SELECT foreign_id, content, author_id, space_id FROM messages WHERE tenant = $1', [T]);
     expect(stored.rows).toHaveLength(COUNT);

@@ -12,19 +12,10 @@ import { FakeRestAgent } from './fake-rest-agent.ts';
 import { agentBusFrom } from '@promethean/shared/node';
 import { startDiscordRest, type RunningDiscordRest } from '../../access/discord-rest/index.ts';
 import { progressBar, runBackfill } from '../../cli/commands/backfill.ts';
+import { eventually } from '../../../../test/support/until.ts';
 
 const P = 'discord';
 const urn = (kind: string, id: string, tenant = 'demo') => `urn:${P}:${kind}:${tenant}:${id}`;
-
-async function until<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const end = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('message indexer over the real hub, the real stand-in and PGlite', () => {
   let hub: Hub;
@@ -80,7 +71,7 @@ describe('message indexer over the real hub, the real stand-in and PGlite', () =
     producer.publish(makeEnvelope('jobs.backfill.messages.enqueue', payload, { src: 'cli', provider: P, tenant }));
 
   const ended = (jobId: string) =>
-    until(() => seen.find((e) => (e.intent === 'jobs.backfill.messages.done' || e.intent === 'jobs.backfill.messages.error') && (e.payload as { job_id: string }).job_id === jobId), `job ${jobId} to end`, 60_000);
+    eventually(() => seen.find((e) => (e.intent === 'jobs.backfill.messages.done' || e.intent === 'jobs.backfill.messages.error') && (e.payload as { job_id: string }).job_id === jobId), `job ${jobId} to end`, 60_000);
 
   const created = (id: string, text: string, tenant = 'demo') => ({
     message_id: urn('message', id, tenant), author_urn: urn('user', '5', tenant), space_urn: urn('channel', '77', tenant), text,
@@ -90,14 +81,14 @@ describe('message indexer over the real hub, the real stand-in and PGlite', () =
   it('stores a live SocialMessageCreated, then applies MESSAGE_UPDATE, MESSAGE_DELETE and MESSAGE_DELETE_BULK', async () => {
     for (const id of ['111', '112', '113']) publish('events.SocialMessageCreated', created(id, `hello ${id}`));
     const key = { provider: P, tenant: 'demo', foreign_id: '111' };
-    const first = await until(() => store.getIndexedMessage(key), 'the live message');
+    const first = await eventually(() => store.getIndexedMessage(key), 'the live message');
     expect(first).toMatchObject({ content: 'hello 111', channel_id: '77', author_id: '5', space_id: '9', deleted_at: null });
     publish('events.MESSAGE_UPDATE', { id: '111', channel_id: '77', guild_id: '9', content: 'hello edited', edited_timestamp: '2026-01-01T00:05:00.000Z' });
-    await until(async () => (await store.getIndexedMessage(key))?.content === 'hello edited', 'the edit');
+    await eventually(async () => (await store.getIndexedMessage(key))?.content === 'hello edited', 'the edit');
     publish('events.MESSAGE_DELETE', { id: '111', channel_id: '77', guild_id: '9' });
-    await until(async () => (await store.getIndexedMessage(key))?.deleted_at, 'the delete');
+    await eventually(async () => (await store.getIndexedMessage(key))?.deleted_at, 'the delete');
     publish('events.MESSAGE_DELETE_BULK', { ids: ['112', '113'], channel_id: '77', guild_id: '9' });
-    await until(async () => (await store.getIndexedMessage({ ...key, foreign_id: '113' }))?.deleted_at, 'the bulk delete');
+    await eventually(async () => (await store.getIndexedMessage({ ...key, foreign_id: '113' }))?.deleted_at, 'the bulk delete');
     expect((await store.getIndexedMessage({ ...key, foreign_id: '112' }))?.deleted_at).not.toBeNull();
     expect(indexer.runtime.counters['live.edits_updated']).toBe(1);
     expect(indexer.runtime.counters['live.deleted']).toBe(3);
@@ -108,7 +99,7 @@ describe('message indexer over the real hub, the real stand-in and PGlite', () =
     publish('events.SocialMessageCreated', { ...created('201', 'x'), message_id: urn('message', '201', 'someone-else') });
     publish('events.MESSAGE_DELETE', { channel_id: '77' });
     publish('events.MESSAGE_DELETE_BULK', { ids: ['not-a-snowflake'], channel_id: '77' });
-    const errors = await until(() => {
+    const errors = await eventually(() => {
       const e = seen.filter((x) => x.intent === 'error').slice(before);
       return e.length >= 3 ? e : undefined;
     }, 'three error envelopes');
@@ -118,7 +109,7 @@ describe('message indexer over the real hub, the real stand-in and PGlite', () =
     expect(indexer.runtime.counters['rejected.events.MESSAGE_DELETE']).toBe(1);
     expect(indexer.runtime.counters['rejected.events.MESSAGE_DELETE_BULK']).toBe(1);
     publish('events.SocialMessageCreated', created('202', 'still indexing'));
-    await until(() => store.getIndexedMessage({ provider: P, tenant: 'demo', foreign_id: '202' }), 'a good message after the bad ones');
+    await eventually(() => store.getIndexedMessage({ provider: P, tenant: 'demo', foreign_id: '202' }), 'a good message after the bad ones');
   });
 
   it('backfills a channel\'s whole history through rest.request, page by page, and a known job id runs nothing', async () => {
@@ -143,7 +134,7 @@ describe('message indexer over the real hub, the real stand-in and PGlite', () =
     const callsBefore = fake.calls.length;
     const endsBefore = seen.filter((e) => e.intent === 'jobs.backfill.messages.done').length;
     enqueue({ job_id: 'all-1', channel_id: channel.id, limit: 100_000 }, 'bf');
-    await until(() => seen.filter((e) => e.intent === 'jobs.backfill.messages.done').length > endsBefore, 'the known job to be announced again');
+    await eventually(() => seen.filter((e) => e.intent === 'jobs.backfill.messages.done').length > endsBefore, 'the known job to be announced again');
     expect(fake.calls.length).toBe(callsBefore);
   });
 
@@ -207,8 +198,8 @@ describe('message indexer over the real hub, the real stand-in and PGlite', () =
   it('serves a second tenant with no change to the worker: its own rows, its own REST requests', async () => {
     publish('events.SocialMessageCreated', created('500', 'tenant one'), 'demo');
     publish('events.SocialMessageCreated', created('500', 'tenant two', 'second'), 'second');
-    const a = await until(() => store.getIndexedMessage({ provider: P, tenant: 'demo', foreign_id: '500' }), 'tenant one');
-    const b = await until(() => store.getIndexedMessage({ provider: P, tenant: 'second', foreign_id: '500' }), 'tenant two');
+    const a = await eventually(() => store.getIndexedMessage({ provider: P, tenant: 'demo', foreign_id: '500' }), 'tenant one');
+    const b = await eventually(() => store.getIndexedMessage({ provider: P, tenant: 'second', foreign_id: '500' }), 'tenant two');
     expect([a.content, b.content]).toEqual(['tenant one', 'tenant two']);
     const channel = standin.text.createTextChannel('backfill-second');
     standin.text.seedHistory(channel.id, 30);

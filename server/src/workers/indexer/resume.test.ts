@@ -11,19 +11,10 @@ import { requires } from '../../../../test/support/requires.ts';
 import { hasPostgres, startPostgres, POSTGRES_INSTALL_HINT, type RunningPostgres } from '../../../../test/support/postgres.ts';
 import { startStandin, type Standin } from '../../../../test/standin/src/standin.ts';
 import { FakeRestAgent } from './fake-rest-agent.ts';
+import { eventually } from '../../../../test/support/until.ts';
 
 const available = requires('PostgreSQL 15 server', hasPostgres(), POSTGRES_INSTALL_HINT);
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
-
-async function until<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 60_000): Promise<NonNullable<T>> {
-  const end = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe.skipIf(!available)('message indexer process: a backfill resumes from its cursor after the process is killed', () => {
   let pg: RunningPostgres;
@@ -79,7 +70,7 @@ describe.skipIf(!available)('message indexer process: a backfill resumes from it
     standin.text.seedHistory(channel.id, 3000);
     const first = await startWorker();
     producer.publish(makeEnvelope('jobs.backfill.messages.enqueue', { job_id: 'resume-1', channel_id: channel.id, limit: 100_000 }, { src: 'cli', provider: 'discord', tenant: 'demo' }));
-    await until(() => seen.some((e) => e.intent === 'jobs.backfill.messages.progress'), 'the first progress');
+    await eventually(() => seen.some((e) => e.intent === 'jobs.backfill.messages.progress'), 'the first progress');
     const exited = new Promise((r) => first.once('exit', r));
     first.kill('SIGKILL');
     await exited;
@@ -94,7 +85,7 @@ describe.skipIf(!available)('message indexer process: a backfill resumes from it
 
     const callsAtRestart = fake.calls.length;
     await startWorker();
-    const done = await until(() => seen.find((e) => e.intent === 'jobs.backfill.messages.done'), 'done after the restart');
+    const done = await eventually(() => seen.find((e) => e.intent === 'jobs.backfill.messages.done'), 'done after the restart');
     expect(done.payload).toMatchObject({ job_id: 'resume-1', fetched: 3000, reason: 'exhausted' });
     expect((done.payload as { duplicates: number }).duplicates).toBeLessThanOrEqual(100);
     const pagesAfter = fake.calls.slice(callsAtRestart).filter((c) => c.url.includes('/messages'));

@@ -21,17 +21,10 @@ import { trackSubscriptions } from '../indexer/index.ts';
 import { startMixer, type RunningMixer } from '../mixer/index.ts';
 import { ROOT, speechInstalled, startSpeech } from '../../../../test/e2e/speech-support.ts';
 import { startTts, ttsFromConfig, type RunningTts } from './index.ts';
+import { until } from '../../../../test/support/until.ts';
 
 const route = { provider: 'discord', tenant: 'demo' } as const;
 const REPLY = 'The meeting starts at nine tomorrow morning in the main hall.';
-
-async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!ok()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe.skipIf(!speechInstalled())('TTS worker with the real speech server and mixer over the real hub', () => {
   let hub: TempHub;
@@ -77,7 +70,7 @@ describe.skipIf(!speechInstalled())('TTS worker with the real speech server and 
   it('speaks a reply through the mixer: the recogniser hears ≥ 80 % of its words; a redelivery is not spoken again', async () => {
     const reply = makeEnvelope('duck.reply.message', { session_id: 'g-c', segment_id: 'g-c.1300.1.0', text: REPLY, latency_ms: 420, speak: true }, { ...route, src: 'cephalon-voice' });
     probe.publish(reply);
-    await until('the last mixer frame', () => frames.some((f) => f.payload.last));
+    await until('the last mixer frame', () => frames.some((f) => f.payload.last), 120_000);
     expect(requests).toHaveLength(1);
     expect(requests[0]!.payload).toMatchObject({ session_id: 'g-c', play_id: 'reply:g-c.1300.1.0', ducking_db: -12, format: { channels: 1, codec: 'pcm_s16le' } });
     expect(requests[0]!.bytes).toBeGreaterThan(0);
@@ -96,7 +89,7 @@ describe.skipIf(!speechInstalled())('TTS worker with the real speech server and 
     expect(share).toBeGreaterThanOrEqual(0.8);
 
     probe.publish(reply);
-    await until('the redelivery handled', () => (tts.runtime.counters['tts.duplicates'] ?? 0) === 1);
+    await until('the redelivery handled', () => (tts.runtime.counters['tts.duplicates'] ?? 0) === 1, 120_000);
     expect(tts.runtime.counters['tts.spoken']).toBe(1);
     expect(requests).toHaveLength(1);
   });

@@ -11,6 +11,7 @@ import { collect, compareOpus, joinBot, ReceiveTap, speechLike, type Bot } from 
 import { DaveOp, OPUS_SILENCE } from './opcodes.ts';
 import { opusTone } from './testOpus.ts';
 import { hasBinary, requires } from '../../../support/requires.ts';
+import { until } from '../../../support/until.ts';
 
 // The stand-in makes its self-signed voice certificate with openssl.
 const HAVE_OPENSSL = requires('openssl', hasBinary('openssl', ['version']), 'apt-get install openssl');
@@ -21,14 +22,6 @@ let bot: Bot;
 const sent = new Map<string, Uint8Array[]>();
 const log: string[] = [];
 const opsTo = new Map<string, number[]>();
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function groupSettled(size: number): boolean {
   const g = dave.server.groups.get(standin.voiceChannelId);
@@ -54,7 +47,7 @@ beforeAll(async () => {
   });
   dave.server.on('sent', (userId, op) => opsTo.set(userId, [...(opsTo.get(userId) ?? []), op]));
   bot = await joinBot(standin);
-  await until(() => groupSettled(3), 15_000, 'bot and two speakers in one DAVE group');
+  await until('bot and two speakers in one DAVE group', () => groupSettled(3), 15_000);
 }, 60_000);
 
 afterAll(async () => {
@@ -173,12 +166,12 @@ describe.skipIf(!HAVE_OPENSSL)('DaveExtension with the real @discordjs/voice', (
       const before = (opsTo.get(bot.userId) ?? []).length;
       const join = await window(async () => {
         standin.speakers.join({ name: 'carol', audio: speechLike(2, 220) });
-        await until(() => groupSettled(4) && group().epoch === e0 + 1n, 10_000, 'carol added');
+        await until('carol added', () => groupSettled(4) && group().epoch === e0 + 1n, 10_000);
       });
       const carolId = standin.speakers.get('carol')!.userId;
       const leave = await window(async () => {
         standin.speakers.leave('bob');
-        await until(() => groupSettled(3) && group().epoch === e0 + 2n, 10_000, 'bob removed');
+        await until('bob removed', () => groupSettled(3) && group().epoch === e0 + 2n, 10_000);
       });
       const newOps = (opsTo.get(bot.userId) ?? []).slice(before);
       console.log('churn', { epochs: [e0, group().epoch], join, leave, opsToBot: newOps, opsToCarol: opsTo.get(carolId) });
@@ -199,7 +192,7 @@ describe.skipIf(!HAVE_OPENSSL)('DaveExtension with the real @discordjs/voice', (
       g.faults.corruptCommitFor = bot.userId;
       const w = await window(async () => {
         standin.speakers.join({ name: 'erin', audio: speechLike(1, 300) });
-        await until(() => g.counters.invalidReports > reports && groupSettled(4) && g.epoch >= e0 + 2n, 15_000, 'bot recovered');
+        await until('bot recovered', () => g.counters.invalidReports > reports && groupSettled(4) && g.epoch >= e0 + 2n, 15_000);
       });
       console.log('corrupt commit', { w, epoch: g.epoch, reports: g.counters.invalidReports - reports });
       const r0 = tap.speech;
@@ -213,7 +206,7 @@ describe.skipIf(!HAVE_OPENSSL)('DaveExtension with the real @discordjs/voice', (
       const e0 = g.epoch;
       const w = await window(async () => {
         standin.speakers.leave('erin');
-        await until(() => groupSettled(3) && g.epoch === e0 + 1n, 10_000, 'erin removed');
+        await until('erin removed', () => groupSettled(3) && g.epoch === e0 + 1n, 10_000);
       });
       g.faults.executeDelayMs = 0;
       console.log('late execute', { w });
@@ -227,7 +220,7 @@ describe.skipIf(!HAVE_OPENSSL)('DaveExtension with the real @discordjs/voice', (
       const e0 = g.epoch;
       const w = await window(async () => {
         standin.speakers.join({ name: 'frank', audio: speechLike(1, 320) });
-        await until(() => g.counters.invalidReports > reports && groupSettled(4) && g.epoch >= e0 + 2n, 20_000, 'bot recovered from a missed commit');
+        await until('bot recovered from a missed commit', () => g.counters.invalidReports > reports && groupSettled(4) && g.epoch >= e0 + 2n, 20_000);
       });
       console.log('dropped commit', { w, tolerance: 36 });
       expect(w.lost).toBeGreaterThanOrEqual(30);
@@ -242,7 +235,7 @@ describe.skipIf(!HAVE_OPENSSL)('DaveExtension with the real @discordjs/voice', (
       const ssrcs = standin.voice.sessions().filter((s) => s.userId === bot.userId).map((s) => s.ssrc);
       const w = await window(async () => {
         standin.faults.closeVoice(4006, bot.userId);
-        await until(() => groupSettled(4) && g.epoch >= e0 + 1n && standin.voice.sessions().some((s) => s.userId === bot.userId && !ssrcs.includes(s.ssrc) && s.ready), 20_000, 'bot re-added');
+        await until('bot re-added', () => groupSettled(4) && g.epoch >= e0 + 1n && standin.voice.sessions().some((s) => s.userId === bot.userId && !ssrcs.includes(s.ssrc) && s.ready), 20_000);
       });
       console.log('reconnect', { w, epochs: [e0, g.epoch] });
       const r0 = tap.speech;
@@ -257,14 +250,14 @@ describe.skipIf(!HAVE_OPENSSL)('DaveExtension with the real @discordjs/voice', (
       const e0 = g.epoch;
       // 1: a commit announced with transition id 0 that the bot applies (its lastTransitionId becomes 0)
       standin.speakers.join({ name: 'gina', audio: speechLike(1, 340) });
-      await until(() => groupSettled(5) && g.epoch === e0 + 1n, 10_000, 'gina added with transition id 0');
+      await until('gina added with transition id 0', () => groupSettled(5) && g.epoch === e0 + 1n, 10_000);
       const reports = g.counters.invalidReports;
       const errors0 = tap.errors.length;
       // 2: the next transition-id-0 commit never reaches the bot
       g.faults.dropCommitFor = bot.userId;
       const w = await window(async () => {
         standin.speakers.leave('frank');
-        await until(() => tap.errors.length > errors0, 10_000, 'receive stream error');
+        await until('receive stream error', () => tap.errors.length > errors0, 10_000);
         await new Promise((r) => setTimeout(r, 1000));
       });
       console.log('tid 0 + missed commit', { w, streamErrors: tap.errors.length - errors0, firstError: tap.errors[errors0]?.message, op31: g.counters.invalidReports - reports });

@@ -5,17 +5,10 @@ import type { PcmAudio } from '../audio/wav.ts';
 import { startStandin, type Standin } from '../standin.ts';
 import { RawVoiceClient } from '../testing/raw-client.ts';
 import { StandinConfigError } from '../util/errors.ts';
+import { until } from '../../../support/until.ts';
 
 /** 0.4 s of a 440 Hz tone: 20 frames of audio, then five silence frames. */
 const TONE: PcmAudio = { sampleRate: 48000, channels: [Float32Array.from({ length: 19200 }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 48000))] };
-
-async function until(pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!pred()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('Faults.delaySpeaking() (op 5 after the first packets)', () => {
   let standin: Standin;
@@ -57,7 +50,7 @@ describe('Faults.delaySpeaking() (op 5 after the first packets)', () => {
     // 25 packets take 0.5 s: op 5 came after 150 ms of them, while the pass went on
     expect(report.packetsBefore).toBeGreaterThanOrEqual(7);
     expect(report.packetsBefore).toBeLessThan(log.length);
-    await until(() => speakingAt(c, late.userId, at) !== undefined, 'the delayed op 5');
+    await until('the delayed op 5', () => speakingAt(c, late.userId, at) !== undefined, 5_000);
     const first = c.packets.find((p) => p.header.ssrc === late.ssrc)!;
     expect(first.header.sequence).toBe(log[0]!.sequence);
     expect(speakingAt(c, late.userId, at)! - first.at).toBeGreaterThanOrEqual(140);
@@ -65,7 +58,7 @@ describe('Faults.delaySpeaking() (op 5 after the first packets)', () => {
     // one-shot: the next spurt is announced at its start again
     const before = c.packets.length;
     await standin.speakers.play('late');
-    await until(() => speakingAt(c, late.userId, at, 1) !== undefined, 'the second op 5');
+    await until('the second op 5', () => speakingAt(c, late.userId, at, 1) !== undefined, 5_000);
     const second = c.packets.slice(before).find((p) => p.header.ssrc === late.ssrc)!;
     expect(speakingAt(c, late.userId, at, 1)! - second.at).toBeLessThan(100);
   });
