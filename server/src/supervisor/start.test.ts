@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BusClient, makeEnvelope, type Envelope } from '@promethean/shared';
 import { PROJECT_ROOT } from '../app.ts';
 import { readRuntimeFile } from '../hub/runtime-file.ts';
+import { eventually } from '../../../test/support/until.ts';
 
 const CLI = join(PROJECT_ROOT, 'bin/promethean.mjs');
 const cleanups: (() => Promise<void>)[] = [];
@@ -56,17 +57,6 @@ async function tempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function agentBus(dataDir: string): Promise<BusClient> {
@@ -140,13 +130,16 @@ describe('promethean start (supervisor)', () => {
     const before = await readRuntimeFile(dir);
     const bus = await agentBus(dir);
     await next(bus, 'promethean.p.discord.t.*.voice.audio.pcm', () => true);
+    // The built-in stand-in negotiates DAVE by default, as Discord does: the bridge's health says so.
+    const health = await next(bus, 'promethean.p.discord.t.*.voice.health', (e) => (e.payload as { dave?: unknown }).dave !== undefined, 60_000);
+    expect((health.payload as { dave: { protocol_version: number } }).dave.protocol_version).toBe(1);
 
     const restarted = next(bus, 'promethean.p.*.t.*.health', (e) => e.src === 'supervisor' && (e.payload as { counters: Record<string, number> }).counters['restarts.server'] === 1 && (e.payload as { state: string }).state === 'RUNNING', 60_000);
     process.kill(before.pid, 'SIGKILL');
-    const after = await until('a new server process', async () => {
+    const after = await eventually(async () => {
       const info = await readRuntimeFile(dir).catch(() => undefined);
       return info && info.pid !== before.pid ? info : undefined;
-    });
+    }, 'a new server process', 30_000);
     expect(after.hub_url).toBe(before.hub_url);
     expect((await fetch(new URL('/healthz', started.link))).status).toBe(200);
     await restarted;
