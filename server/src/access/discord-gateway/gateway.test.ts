@@ -8,9 +8,10 @@ import { InProcessBus } from '@promethean/shared/node';
 import { startStandin } from '@promethean/standin';
 import type { Standin } from '@promethean/standin';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTenantAccess } from '../discord-rest/credentials.ts';
+import { loadTenantAccess } from '../shared/credentials.ts';
 import { DISCORD_GATEWAY_MANIFEST, GatewayFatalError, MESSAGE_CONTENT_HOWTO, SequenceTracker, startDiscordGateway } from './index.ts';
 import type { RunningDiscordGateway } from './index.ts';
+import { until } from '../../../../test/support/until.ts';
 
 let standin: Standin;
 let dir: string;
@@ -45,10 +46,6 @@ async function start(tenant: string, file: string, env: Record<string, string>, 
 }
 
 const published = (intent: string, tenant = 'demo') => seen.filter((e) => e.intent === intent && e.tenant === tenant);
-async function until(pred: () => boolean): Promise<void> {
-  while (!pred()) await new Promise((r) => setTimeout(r, 5));
-}
-
 beforeAll(async () => {
   standin = await startStandin();
   dir = await mkdtemp(join(tmpdir(), 'gateway-test-'));
@@ -71,7 +68,7 @@ describe('discord-gateway (real discord.js against the stand-in)', () => {
     const dana = standin.text.author('dana');
     standin.text.post(other.id, { content: 'filtered out', authorId: dana });
     const m = standin.text.post(allowed.id, { content: 'hello gateway', authorId: dana });
-    await until(() => published('events.SocialMessageCreated').length >= 1);
+    await until('the first SocialMessageCreated', () => published('events.SocialMessageCreated').length >= 1);
     const raw = published('events.MESSAGE_CREATE').map((e) => e.payload as { id: string; content: string; seq: number; shard: number });
     expect(raw.map((r) => r.id)).toEqual([m.id]);
     expect(raw[0]!.content).toBe('hello gateway');
@@ -90,7 +87,7 @@ describe('discord-gateway (real discord.js against the stand-in)', () => {
     const thread = standin.text.createThread(allowed.id, 'topic');
     const t1 = standin.text.post(thread.id, { content: 'in thread' });
     const post = standin.text.createForumPost(forum.id, 'Idea', 'forum post body');
-    await until(() => published('events.SocialMessageCreated').some((e) => (e.payload as { message_id: string }).message_id.endsWith(post.message.id)));
+    await until('the post as SocialMessageCreated', () => published('events.SocialMessageCreated').some((e) => (e.payload as { message_id: string }).message_id.endsWith(post.message.id)));
     const inThread = published('events.SocialMessageCreated').map((e) => e.payload as { message_id: string; thread_id?: string });
     expect(inThread.find((p) => p.message_id.endsWith(t1.id))?.thread_id).toBe(`urn:discord:thread:demo:${thread.id}`);
     expect(inThread.find((p) => p.message_id.endsWith(post.message.id))?.thread_id).toBe(`urn:discord:thread:demo:${post.thread.id}`);
@@ -99,7 +96,7 @@ describe('discord-gateway (real discord.js against the stand-in)', () => {
     standin.text.edit(thread.id, t1.id, 'in thread, edited');
     standin.text.delete(thread.id, a.id);
     standin.text.bulkDelete(thread.id, [b.id]);
-    await until(() => published('events.MESSAGE_DELETE_BULK').length === 1);
+    await until('the bulk delete', () => published('events.MESSAGE_DELETE_BULK').length === 1);
     expect((published('events.MESSAGE_UPDATE')[0]!.payload as { content: string; thread_id: string }).content).toBe('in thread, edited');
     expect((published('events.MESSAGE_DELETE')[0]!.payload as { id: string }).id).toBe(a.id);
     expect((published('events.MESSAGE_DELETE_BULK')[0]!.payload as { ids: string[] }).ids).toEqual([b.id]);
@@ -110,9 +107,9 @@ describe('discord-gateway (real discord.js against the stand-in)', () => {
     const session = standin.gateway.sessions().find((s) => s.user?.id === gateway.client.user!.id)!;
     session.drop();
     const sent = Array.from({ length: 20 }, (_, i) => standin.text.post(allowed.id, { content: `during outage ${i}` }).id);
-    await until(() => published('events.MESSAGE_CREATE').length >= before + 20);
+    await until('twenty MESSAGE_CREATE', () => published('events.MESSAGE_CREATE').length >= before + 20);
     const after = standin.text.post(allowed.id, { content: 'after outage' }).id;
-    await until(() => published('events.MESSAGE_CREATE').length >= before + 21);
+    await until('the 21st MESSAGE_CREATE', () => published('events.MESSAGE_CREATE').length >= before + 21);
     const ids = published('events.MESSAGE_CREATE').slice(before).map((e) => (e.payload as { id: string }).id);
     expect(ids).toEqual([...sent, after]);
     const c = gateway.runtime.counters;
@@ -130,8 +127,8 @@ describe('discord-gateway (real discord.js against the stand-in)', () => {
     const second = await start('second', file, { SECOND_BOT_TOKEN: 'gateway-second-token' });
     try {
       const m = standin.text.post(allowed.id, { content: 'for both tenants' });
-      await until(() => published('events.SocialMessageCreated', 'second').length === 1);
-      await until(() => published('events.SocialMessageCreated').some((e) => (e.payload as { message_id: string }).message_id.endsWith(m.id)));
+      await until('the second tenant’s message', () => published('events.SocialMessageCreated', 'second').length === 1);
+      await until('the message on the first tenant', () => published('events.SocialMessageCreated').some((e) => (e.payload as { message_id: string }).message_id.endsWith(m.id)));
       const s = published('events.SocialMessageCreated', 'second')[0]!;
       expect(s.dst).toBe('promethean.p.discord.t.second.events.SocialMessageCreated');
       expect((s.payload as { message_id: string }).message_id).toBe(`urn:discord:message:second:${m.id}`);

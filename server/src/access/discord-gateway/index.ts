@@ -6,7 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from 'discord.js';
 import { PrometheanError } from '@promethean/shared';
-import { AgentRuntime, type AgentBus, type Logger } from '@promethean/shared/node';
+import type { AgentBus, AgentRuntime, Logger } from '@promethean/shared/node';
+import { accessRuntime } from '../shared/runtime.ts';
 import { DiscordGatewayAgent } from './agent.ts';
 import { REQUIRED_INTENTS, intentProblem, missingIntents, MESSAGE_CONTENT_HOWTO } from './intents.ts';
 
@@ -49,17 +50,7 @@ export class GatewayFatalError extends PrometheanError {
 export async function startDiscordGateway(o: Partial<DiscordGatewayStartOptions> & Pick<DiscordGatewayStartOptions, 'bus' | 'tenant' | 'botToken' | 'allows'>): Promise<RunningDiscordGateway> {
   const provider = o.provider ?? 'discord';
   const intents = o.intents ?? [...REQUIRED_INTENTS];
-  const runtime = new AgentRuntime({
-    id: o.agentId ?? 'discord-gateway',
-    kind: 'access',
-    bus: o.bus,
-    provider,
-    tenant: o.tenant,
-    logLevel: o.logLevel ?? 'warn',
-    ...(o.logger ? { logger: o.logger } : {}),
-    buildSha: o.buildSha ?? 'dev',
-    healthIntervalS: o.healthIntervalS ?? 5,
-  });
+  const runtime = accessRuntime('discord-gateway', provider, o);
   const fatal = (message: string, cause?: unknown): GatewayFatalError => {
     runtime.count('gateway.fatal');
     runtime.publish('health', { ...runtime.health(), state: 'STOPPED', reason: `fatal: ${message}`.slice(0, 500) }, { provider, tenant: o.tenant });

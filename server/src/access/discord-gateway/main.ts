@@ -2,26 +2,18 @@
  * Entry of a `discord-gateway` process (one per provider × tenant, started by `promethean start`).
  * Exits 78 (configuration error) when the intents are missing, after its health said why.
  */
-import { readFile } from 'node:fs/promises';
-import { BusClient } from '@promethean/shared';
 import { agentBusFrom, runAsProgram, untilStopped } from '@promethean/shared/node';
-import { loadTenantAccess } from '../discord-rest/credentials.ts';
+import { connectAccessBus, readAccessConfig } from '../shared/config.ts';
 import { parseDiscordGatewayEnv } from './config.ts';
 import { DISCORD_GATEWAY_MANIFEST, GatewayFatalError, startDiscordGateway } from './index.ts';
 
 export const EXIT_CONFIG = 78;
 
 async function main(): Promise<number> {
-  let config;
-  try {
-    config = parseDiscordGatewayEnv(process.env);
-  } catch (error) {
-    console.error(`discord-gateway: ${(error as Error).message}`);
-    return 2;
-  }
-  const access = await loadTenantAccess(DISCORD_GATEWAY_MANIFEST, config.PROMETHEAN_PROVIDERS_FILE, config.PROMETHEAN_PROVIDER, config.PROMETHEAN_TENANT, process.env);
-  const bus = new BusClient({ url: config.PROMETHEAN_HUB_URL, token: (await readFile(config.PROMETHEAN_AGENT_TOKEN_FILE, 'utf8')).trim() });
-  await bus.connect();
+  const read = await readAccessConfig('discord-gateway', parseDiscordGatewayEnv, DISCORD_GATEWAY_MANIFEST, process.env);
+  if (!read) return 2;
+  const { config, access } = read;
+  const bus = await connectAccessBus(config);
   let running;
   try {
     running = await startDiscordGateway({

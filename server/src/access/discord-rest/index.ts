@@ -6,7 +6,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { REST } from '@discordjs/rest';
-import { AgentRuntime, type AgentBus, type Logger } from '@promethean/shared/node';
+import type { AgentBus, AgentRuntime, Logger } from '@promethean/shared/node';
+import { accessRuntime } from '../shared/runtime.ts';
 import { DiscordRestAgent, type DiscordRestAgentOptions } from './agent.ts';
 import { RestProxy, defaultRestProxyOptions, type RestProxyOptions } from './proxy.ts';
 
@@ -15,7 +16,7 @@ export { RestProxy, defaultRestProxyOptions, type RestProxyOptions } from './pro
 export { RetryCache, defaultRetryCacheOptions, type RetryCacheOptions } from './dedupe.ts';
 export { performRest } from './perform.ts';
 export { postMessageRequest, discordNonce, withNonce } from './post-message.ts';
-export { loadTenantAccess, type TenantAccess } from './credentials.ts';
+export { loadTenantAccess, type TenantAccess } from '../shared/credentials.ts';
 
 export const DISCORD_REST_MANIFEST = fileURLToPath(new URL('./agent.yml', import.meta.url));
 
@@ -65,17 +66,7 @@ export async function startDiscordRest(o: Partial<DiscordRestStartOptions> & Pic
   const provider = o.provider ?? 'discord';
   const globalRequestsPerSecond = Math.max(1, (o.requestsPerSecond ?? 50) - (o.globalHeadroom ?? 5));
   const rest = new REST({ globalRequestsPerSecond, offset: o.latencyMarginMs ?? 100, ...(o.apiBase ? { api: o.apiBase } : {}), ...(o.cdnBase ? { cdn: o.cdnBase } : {}) }).setToken(o.botToken);
-  const runtime = new AgentRuntime({
-    id: o.agentId ?? 'discord-rest',
-    kind: 'access',
-    bus: o.bus,
-    provider,
-    tenant: o.tenant,
-    logLevel: o.logLevel ?? 'warn',
-    ...(o.logger ? { logger: o.logger } : {}),
-    buildSha: o.buildSha ?? 'dev',
-    healthIntervalS: o.healthIntervalS ?? 5,
-  });
+  const runtime = accessRuntime('discord-rest', provider, o);
   const agent = new DiscordRestAgent(runtime, rest, { provider, tenant: o.tenant, cache: o.agent?.cache ?? {} });
   const mediaOrigins = o.cdnBase ? [new URL(o.cdnBase).origin] : defaultRestProxyOptions.mediaOrigins;
   const proxy = await RestProxy.start(rest, { mediaOrigins, ...o.proxy, botToken: o.botToken });

@@ -4,24 +4,17 @@
  * key file. Reports `{ type: 'ready', proxy_url }` over IPC once the proxy listens.
  */
 import { readFile } from 'node:fs/promises';
-import { BusClient } from '@promethean/shared';
 import { agentBusFrom, runAsProgram, untilStopped } from '@promethean/shared/node';
+import { connectAccessBus, readAccessConfig } from '../shared/config.ts';
 import { parseDiscordRestEnv } from './config.ts';
-import { loadTenantAccess } from './credentials.ts';
 import { DISCORD_REST_MANIFEST, startDiscordRest } from './index.ts';
 
 async function main(): Promise<number> {
-  let config;
-  try {
-    config = parseDiscordRestEnv(process.env);
-  } catch (error) {
-    console.error(`discord-rest: ${(error as Error).message}`);
-    return 2;
-  }
-  const access = await loadTenantAccess(DISCORD_REST_MANIFEST, config.PROMETHEAN_PROVIDERS_FILE, config.PROMETHEAN_PROVIDER, config.PROMETHEAN_TENANT, process.env);
+  const read = await readAccessConfig('discord-rest', parseDiscordRestEnv, DISCORD_REST_MANIFEST, process.env);
+  if (!read) return 2;
+  const { config, access } = read;
   const clientKey = (await readFile(config.PROMETHEAN_REST_PROXY_KEY_FILE, 'utf8')).trim();
-  const bus = new BusClient({ url: config.PROMETHEAN_HUB_URL, token: (await readFile(config.PROMETHEAN_AGENT_TOKEN_FILE, 'utf8')).trim() });
-  await bus.connect();
+  const bus = await connectAccessBus(config);
   const running = await startDiscordRest({
     bus: agentBusFrom(bus),
     agentId: config.PROMETHEAN_AGENT_ID,

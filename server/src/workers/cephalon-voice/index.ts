@@ -1,6 +1,7 @@
 /** cephalon-voice: wiring (tokenless; a bus, the policy and the LLM engines). */
 import type { AgentBus } from '@promethean/shared/node';
 import { startBusWorker, type RunningWorker, type WorkerRuntimeOptions } from '../running.ts';
+import { boundedEngineCache } from '../engine-cache.ts';
 import { createEngines, type Llm, type SpeechConfig } from '../../speech/index.ts';
 import type { CephalonVoicePolicy } from './config.ts';
 import { CephalonVoice, type CephalonVoiceOptions, type LlmScope } from './worker.ts';
@@ -17,15 +18,9 @@ export function startCephalonVoice(bus: AgentBus, policy: CephalonVoicePolicy, l
 
 /** The LLM per (tenant, guild) from speech.yml, made once each (bounded). */
 export function llmFromConfig(config: SpeechConfig, localUrl: string | undefined, env: Readonly<Record<string, string | undefined>> = {}): (scope: LlmScope) => Llm {
-  const made = new Map<string, Llm>();
-  return (scope) => {
-    const key = `${scope.provider}/${scope.tenant}/${scope.guildId}`;
-    let llm = made.get(key);
-    if (!llm) {
-      llm = createEngines(config, { tenant: `${scope.provider}/${scope.tenant}`, guild: scope.guildId }, { ...(localUrl ? { localUrl } : {}), env }).llm;
-      if (made.size >= 1024) made.delete(made.keys().next().value!);
-      made.set(key, llm);
-    }
-    return llm;
-  };
+  return boundedEngineCache(
+    1024,
+    (scope: LlmScope) => `${scope.provider}/${scope.tenant}/${scope.guildId}`,
+    (scope) => createEngines(config, { tenant: `${scope.provider}/${scope.tenant}`, guild: scope.guildId }, { ...(localUrl ? { localUrl } : {}), env }).llm,
+  );
 }

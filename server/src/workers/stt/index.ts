@@ -3,6 +3,7 @@ import { makeEnvelope, type Envelope } from '@promethean/shared';
 import { AgentRuntime, type AgentBus } from '@promethean/shared/node';
 import { createEngines, type SpeechConfig } from '../../speech/config.ts';
 import type { Stt } from '../../speech/types.ts';
+import { boundedEngineCache } from '../engine-cache.ts';
 import { TranscriptionPolicy } from './config.ts';
 import { SttWorker, type SttFor, type SttRuntime, type SttWorkerOptions } from './worker.ts';
 
@@ -22,17 +23,11 @@ const MAX_ENGINES = 256;
 
 /** Engines as speech.yml chooses them per tenant and guild, built once each (the local server at `localUrl`). */
 export function sttFromConfig(config: SpeechConfig, localUrl: string | undefined, env: Readonly<Record<string, string | undefined>> = {}): SttFor {
-  const cache = new Map<string, Stt>();
-  return ({ tenant, guild }) => {
-    const key = `${tenant}\n${guild ?? ''}`;
-    let stt = cache.get(key);
-    if (!stt) {
-      stt = createEngines(config, { tenant, ...(guild !== undefined ? { guild } : {}) }, { ...(localUrl ? { localUrl } : {}), env }).stt;
-      if (cache.size >= MAX_ENGINES) cache.delete(cache.keys().next().value!);
-      cache.set(key, stt);
-    }
-    return stt;
-  };
+  return boundedEngineCache<Parameters<SttFor>[0], Stt>(
+    MAX_ENGINES,
+    ({ tenant, guild }) => `${tenant}\n${guild ?? ''}`,
+    ({ tenant, guild }) => createEngines(config, { tenant, ...(guild !== undefined ? { guild } : {}) }, { ...(localUrl ? { localUrl } : {}), env }).stt,
+  );
 }
 
 /**

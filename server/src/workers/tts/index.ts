@@ -1,6 +1,7 @@
 /** The TTS worker: wiring (tokenless; a bus and the speech engines, nothing else). */
 import type { AgentBus } from '@promethean/shared/node';
 import { startBusWorker, type RunningWorker, type WorkerRuntimeOptions } from '../running.ts';
+import { boundedEngineCache } from '../engine-cache.ts';
 import { createEngines, type SpeechConfig, type SpeechScope, type Tts } from '../../speech/index.ts';
 import { TtsWorker, type TtsWorkerOptions } from './worker.ts';
 
@@ -15,15 +16,9 @@ export function startTts(bus: AgentBus, ttsFor: (scope: SpeechScope) => Tts, opt
 
 /** The tenant's TTS engine from speech.yml, one per tenant (bounded cache). */
 export function ttsFromConfig(config: SpeechConfig, localUrl: string | undefined, env: Readonly<Record<string, string | undefined>> = {}): (scope: SpeechScope) => Tts {
-  const cache = new Map<string, Tts>();
-  return (scope) => {
-    const key = `${scope.tenant ?? ''}\n${scope.guild ?? ''}`;
-    let tts = cache.get(key);
-    if (!tts) {
-      tts = createEngines(config, scope, { ...(localUrl ? { localUrl } : {}), env }).tts;
-      if (cache.size >= 256) cache.delete(cache.keys().next().value!);
-      cache.set(key, tts);
-    }
-    return tts;
-  };
+  return boundedEngineCache(
+    256,
+    (scope: SpeechScope) => `${scope.tenant ?? ''}\n${scope.guild ?? ''}`,
+    (scope) => createEngines(config, scope, { ...(localUrl ? { localUrl } : {}), env }).tts,
+  );
 }
