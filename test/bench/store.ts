@@ -10,9 +10,14 @@
  *   Both approaches validate every row with the same schema, so the difference is the SQL strategy.
  *
  * - `bulk-100k <driver> (copy|unnest)`: the bulk load path (server/src/store/bulk.ts: validation,
- *   staging in a temporary table by COPY on PGlite or unnest on PostgreSQL, one merge), beside
- *   `index-100k`; each step alone as rows/s (where the ceiling is), the same rows again (all
+ *   staging in a temporary table by COPY — `FROM '/dev/blob'` on PGlite, `FROM STDIN` through
+ *   pg-copy-streams on PostgreSQL — or by unnest inserts, one merge), beside `index-100k` (the
+ *   batched upsert); each step alone as rows/s (where the ceiling is), the same rows again (all
  *   unchanged), the cost of the channel index, and backfill-sized calls of 100 rows on both paths.
+ * - `copy-100k <driver> (load ceiling)`: CSV encoding plus one COPY straight into `messages` (fresh
+ *   keys, no validation, no conflict handling): what any load into the indexed table could reach;
+ *   beside it the same into a copy of the table with its primary key only and into one with no
+ *   index (the generated sha-256 column as a plain one in both), so the rows show what they cost.
  *
  * PGlite runs on a data directory on disk (as `promethean start` does); PostgreSQL 15 is a throw-away
  * server (test/support/postgres.ts) with default durability, reached over TCP on 127.0.0.1.
@@ -20,6 +25,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { BenchContext, BenchRow, BenchSuite } from './types.ts';
 import { hasPostgres, startPostgres } from '../support/postgres.ts';
 import { openPgliteStore } from '../../server/src/store/pglite.ts';
@@ -28,11 +34,8 @@ import type { SqlStore } from '../../server/src/store/sqlStore.ts';
 import type { MessageInput } from '../../server/src/store/store.ts';
 import { MessageSchema } from '../../server/src/store/schemas.ts';
 import { UPSERT_ONE_MESSAGE } from '../../server/src/store/queries.ts';
-import { PGlite } from '@electric-sql/pglite';
-import { pgliteClient } from '../../server/src/store/pglite.ts';
-import { SqlStore as SqlStoreClass } from '../../server/src/store/sqlStore.ts';
 import { IndexMessageSchema, type IndexMessageInput } from '../../server/src/store/text-index.ts';
-import { BulkMessageLoader, type BulkTimings } from '../../server/src/store/bulk.ts';
+import { BulkMessageLoader, messagesCsv, type BulkTimings } from '../../server/src/store/bulk.ts';
 
 const ROWS = 10_000;
 
@@ -222,45 +225,71 @@ async function measureIndexCost(ctx: BenchContext, dir: string): Promise<{ withI
   }
 }
 
-/** CSV field: quoted, quotes doubled (PostgreSQL's CSV format). */
-const csv = (v: string): string => `"${v.replaceAll('"', '""')}"`;
+/** Rows/s of one COPY of 100,000 fresh rows into `messages` and into two copies of it (median of reps). */
+interface CopyCeiling {
+  /** Into `messages`: primary key, `messages_channel_created`, the generated sha-256 column. */
+  messages: number;
+  /** Into a copy with the primary key only (no channel index, hash as a plain column). */
+  primaryKeyOnly: number;
+  /** Into a copy with no index at all (hash as a plain column): the bare heap. */
+  bare: number;
+}
 
 /**
- * The loading ceiling on PGlite: `COPY messages FROM '/dev/blob'` (CSV) into the migrated table, fresh
- * keys, no conflict handling and no validation — what the bulk path could reach at most.
+ * The loading ceiling: the rows (validated outside the clock) encoded as CSV and loaded with one
+ * `COPY … FROM …` — fresh keys, no conflict handling, no staging: what the bulk path could reach at
+ * most on this driver — into `messages` and into two copies of it without parts of its cost, so the
+ * rows say what the table's indexes and generated column cost.
  */
-async function measurePgliteCopy(ctx: BenchContext, dir: string, reps: number): Promise<number> {
-  const db = await PGlite.create(dir);
+async function measureCopyCeiling(ctx: BenchContext, store: SqlStore, reps: number): Promise<CopyCeiling> {
+  await store.migrate();
+  const columns = ['provider', 'tenant', 'foreign_id', 'space_id', 'channel_id', 'author_id', 'content', 'created_at', 'edited_at', 'raw', 'thread_id'];
+  await store.sql.exec(`
+    CREATE TABLE bench_messages_bare (LIKE messages INCLUDING DEFAULTS);
+    CREATE TABLE bench_messages_pk (LIKE messages INCLUDING DEFAULTS);
+    ALTER TABLE bench_messages_pk ADD PRIMARY KEY (provider, tenant, foreign_id);`);
+  const targets = { messages: 'messages', primaryKeyOnly: 'bench_messages_pk', bare: 'bench_messages_bare' } as const;
+  const rates: Record<keyof CopyCeiling, number[]> = { messages: [], primaryKeyOnly: [], bare: [] };
   try {
-    await new SqlStoreClass('pglite', pgliteClient(db), { vector: false }).migrate();
-    const rates: number[] = [];
     for (let rep = 0; rep < reps; rep++) {
-      const rows = indexRowsFor(`copy_${rep}`);
-      const t0 = performance.now();
-      let text = '';
-      for (const m of rows) {
-        text += `${m.provider},${m.tenant},${csv(m.foreign_id)},${m.space_id},${m.channel_id},${m.author_id},${csv(m.content)},${(m.created_at as Date).toISOString()},${csv(JSON.stringify(m.raw))}\n`;
+      // Interleaved, so a change in the shared machine's load touches every target alike.
+      for (const [key, table] of Object.entries(targets) as [keyof CopyCeiling, string][]) {
+        const rows = indexRowsFor(`copy_${store.driver}_${key}_${rep}`).map((r) => IndexMessageSchema.parse(r));
+        const t0 = performance.now();
+        const copied = await store.sql.transaction((tx) => tx.copyCsv!(table, columns, messagesCsv(rows)));
+        rates[key].push(INDEX_ROWS / ((performance.now() - t0) / 1000));
+        if (copied !== INDEX_ROWS) throw new Error(`expected ${INDEX_ROWS} rows copied into ${table}, got ${copied}`);
+        ctx.log(`store: copy-100k ${store.driver} into ${table} rep ${rep + 1}/${reps}: ${Math.round(rates[key].at(-1)!)} rows/s`);
       }
-      await db.query("COPY messages (provider, tenant, foreign_id, space_id, channel_id, author_id, content, created_at, raw) FROM '/dev/blob' WITH (FORMAT csv)", [], { blob: new Blob([text]) });
-      rates.push(INDEX_ROWS / ((performance.now() - t0) / 1000));
-      ctx.log(`store: copy-100k pglite rep ${rep + 1}/${reps}: ${Math.round(rates.at(-1)!)} rows/s`);
     }
-    return median(rates);
   } finally {
-    await db.close();
+    await store.sql.exec('DROP TABLE bench_messages_bare; DROP TABLE bench_messages_pk;');
   }
+  return { messages: median(rates.messages), primaryKeyOnly: median(rates.primaryKeyOnly), bare: median(rates.bare) };
+}
+
+/** Creates database `name` on the server of `url`; resolves to its URL. */
+async function createDatabase(url: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return url.replace(/\/[^/]+$/, `/${name}`);
 }
 
 const suite: BenchSuite = {
   name: 'store',
-  description: 'upserts of 10,000 messages (rows/s): PGlite vs PostgreSQL, batched unnest vs row by row in a transaction',
+  description: 'upserts of 10,000 messages (rows/s): PGlite vs PostgreSQL, batched unnest vs row by row in a transaction; 100,000 through the bulk path (COPY, merge) vs the batched upsert',
   async run(ctx) {
     const reps = ctx.quick ? 1 : 5;
     const results = new Map<string, { batched: number; naive: number }>();
     const indexResults = new Map<string, { index: number; validate: number }>();
     const bulkResults = new Map<string, BulkMeasure>();
     const pageResults = new Map<string, { index: number; bulk: number }>();
-    let copyCeiling: number | undefined;
+    const copyCeilings = new Map<string, CopyCeiling>();
 
     const dir = await mkdtemp(join(tmpdir(), 'promethean-bench-pglite-'));
     try {
@@ -286,7 +315,12 @@ const suite: BenchSuite = {
     }
     const copyDir = await mkdtemp(join(tmpdir(), 'promethean-bench-pglite-copy-'));
     try {
-      copyCeiling = await measurePgliteCopy(ctx, copyDir, ctx.quick ? 1 : 3);
+      const store = await openPgliteStore({ dataDir: copyDir, vector: false });
+      try {
+        copyCeilings.set('pglite', await measureCopyCeiling(ctx, store, ctx.quick ? 1 : 3));
+      } finally {
+        await store.close();
+      }
     } finally {
       await rm(copyDir, { recursive: true, force: true });
     }
@@ -299,9 +333,17 @@ const suite: BenchSuite = {
           results.set('postgres', await measureDriver(ctx, store, reps));
           indexResults.set('postgres', await measureIndex(ctx, store, ctx.quick ? 1 : 3));
           bulkResults.set('postgres', await measureBulk(ctx, store, ctx.quick ? 1 : 3));
+          bulkResults.set('postgres unnest', await measureBulk(ctx, store, ctx.quick ? 1 : 3, true));
           pageResults.set('postgres', await measurePages(ctx, store));
         } finally {
           await store.close();
+        }
+        // The load ceiling in a database of its own, so `messages` starts as empty as PGlite's does.
+        const copyStore = await openPostgresStore({ url: await createDatabase(server.url, 'promethean_bench_copy') });
+        try {
+          copyCeilings.set('postgres', await measureCopyCeiling(ctx, copyStore, ctx.quick ? 1 : 3));
+        } finally {
+          await copyStore.close();
         }
       } finally {
         await server.stop();
@@ -340,9 +382,12 @@ const suite: BenchSuite = {
       });
       rows.push({ suite: 'store', name: `index-100k validation only ${driver}`, unit: 'rows/s', value: r.validate, p50: r.validate });
     }
-    if (copyCeiling !== undefined) {
-      const ix = indexResults.get('pglite');
-      rows.push({ suite: 'store', name: 'copy-100k pglite (load ceiling)', unit: 'rows/s', value: copyCeiling, p50: copyCeiling, ...(ix ? { baseline: { name: 'index-100k pglite', value: ix.index } } : {}) });
+    for (const [driver, c] of copyCeilings) {
+      const ix = indexResults.get(driver);
+      const name = `copy-100k ${driver} (load ceiling)`;
+      rows.push({ suite: 'store', name, unit: 'rows/s', value: c.messages, p50: c.messages, ...(ix ? { baseline: { name: `index-100k ${driver}`, value: ix.index } } : {}) });
+      rows.push({ suite: 'store', name: `copy-100k ${driver} into a copy of messages with the primary key only`, unit: 'rows/s', value: c.primaryKeyOnly, p50: c.primaryKeyOnly, baseline: { name, value: c.messages } });
+      rows.push({ suite: 'store', name: `copy-100k ${driver} into a copy of messages without indexes`, unit: 'rows/s', value: c.bare, p50: c.bare, baseline: { name, value: c.messages } });
     }
     for (const [key, b] of bulkResults) {
       const driver = key.split(' ')[0]!;

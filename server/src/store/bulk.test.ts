@@ -1,7 +1,8 @@
 /**
  * The bulk load path must leave exactly the rows, and report exactly the counts, that the existing
  * `indexMessages` upsert does: both run the same steps side by side on two fresh stores of the same
- * driver (real PGlite, COPY and unnest staging; real PostgreSQL 15), and whole tables are compared.
+ * driver (real PGlite and real PostgreSQL 15, each with COPY and with unnest staging), and whole
+ * tables are compared.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -136,6 +137,21 @@ function runBulkSuite(name: string, open: () => Promise<{ index: SqlStore; bulk:
       expect(await p.loader.indexMessages([])).toMatchObject({ inserted: 0, updated: 0, unchanged: 0 });
     });
 
+    it('turns a value the schema admits but the database refuses (year 0) into StoreInputError naming the row, counted, nothing written', async () => {
+      const p = await pair();
+      const t = 'bulk-refused';
+      // Staged in first-seen key order: 5001 (last occurrence, rows[2]), 5002 (rows[1]), 5003 (rows[3]).
+      const rows = [msg(t, 1), msg(t, 2), msg(t, 1, { content: 'again' }), msg(t, 3, { created_at: '0000-01-01T00:00:00Z' })];
+      const err = await p.loader.indexMessages(rows).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreInputError);
+      // COPY reports the line and column; unnest staging cannot say which row.
+      const path = method === 'copy' ? 'rows.3.created_at' : 'rows';
+      expect((err as StoreInputError).path).toBe(path);
+      expect((err as StoreInputError).message).toMatch(new RegExp(`^${path.replaceAll('.', '\\.')}: date/time field value out of range`));
+      expect(p.loader.counters).toMatchObject({ rejectedInputs: 1, loads: 0 });
+      expect(await p.bulk.countMessages({ provider: P, tenant: t })).toBe(0);
+    });
+
     it('stages in several unnest batches or one COPY and still merges once (5,001 rows, batches of 2,000)', async () => {
       const p = await pair();
       const loader = new BulkMessageLoader(p.bulk.sql, { stageBatchSize: 2000, forceUnnest: method === 'unnest' });
@@ -191,5 +207,7 @@ describe.skipIf(!available)('bulk load path on PostgreSQL', () => {
     await server?.stop();
   });
 
-  runBulkSuite('PostgreSQL 15 (unnest staging)', async () => ({ index: await freshStore(), bulk: await freshStore() }), 'unnest');
+  const postgresPair = async () => ({ index: await freshStore(), bulk: await freshStore() });
+  runBulkSuite('PostgreSQL 15 (COPY FROM STDIN)', postgresPair, 'copy');
+  runBulkSuite('PostgreSQL 15 (unnest staging)', postgresPair, 'unnest');
 });

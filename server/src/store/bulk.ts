@@ -4,11 +4,13 @@
  * mark, never replaces a newer edit and never clears a known thread — with a cheaper way in:
  *
  * 1. every row is validated with the same schema as `indexMessages` (a bad row rejects the call
- *    before anything is written);
+ *    before anything is written; a value the schema admits but the database refuses, such as a
+ *    timestamp in year 0, rolls the call back and is a StoreInputError too, naming the row and
+ *    column where COPY says which);
  * 2. the rows are staged in a temporary table (`ON COMMIT DROP`: no WAL, no index). Where the driver
- *    can feed COPY input (PGlite: `COPY … FROM '/dev/blob'`), they are encoded once as CSV and loaded
- *    with one `COPY`; otherwise (PostgreSQL through `pg`, which cannot stream COPY input without a
- *    separate library) with `INSERT … SELECT FROM unnest(…)` per `stageBatchSize` rows;
+ *    can feed COPY input (PGlite: `COPY … FROM '/dev/blob'`; PostgreSQL: `COPY … FROM STDIN` through
+ *    pg-copy-streams, postgres-copy.ts), they are encoded once as CSV and loaded with one `COPY`;
+ *    otherwise (or with `forceUnnest`) with `INSERT … SELECT FROM unnest(…)` per `stageBatchSize` rows;
  * 3. one `INSERT … SELECT … ON CONFLICT DO UPDATE` merges the staging table into `messages`.
  *
  * All of it runs in one transaction. The result carries the time spent in each step, so a benchmark
@@ -117,6 +119,21 @@ export function messagesCsv(rows: readonly ParsedRow[]): string {
   return out;
 }
 
+/**
+ * A value the schema let through but the database refused (SQLSTATE class 22, data exception: e.g. a
+ * timestamp in year 0) as a StoreInputError. COPY names the input line (and column) in the error's
+ * context (`COPY <table>, line N, column c: …`); line N is the N-th staged row, `order[N - 1]` its
+ * index in the caller's rows. Without a line (unnest staging, the merge) the path is `rows`.
+ */
+function valueRefused(err: unknown, order: readonly number[]): StoreInputError | undefined {
+  const e = err as { code?: unknown; where?: unknown; message?: unknown };
+  if (typeof e?.code !== 'string' || !e.code.startsWith('22')) return undefined;
+  const at = typeof e.where === 'string' ? /\bCOPY \w+, line (\d+)(?:, column (\w+))?/.exec(e.where) : null;
+  const index = at ? order[Number(at[1]) - 1] : undefined;
+  const path = index === undefined ? 'rows' : `rows.${index}${at?.[2] ? `.${at[2]}` : ''}`;
+  return new StoreInputError(`${path}: ${String(e.message)}`, { path, cause: err });
+}
+
 /** The bulk path over one SqlClient (a store's `sql`); see the file comment. */
 export class BulkMessageLoader {
   readonly options: BulkIndexOptions;
@@ -142,12 +159,16 @@ export class BulkMessageLoader {
     }
     const timings: BulkTimings = { validate_ms: 0, encode_ms: 0, load_ms: 0, merge_ms: 0 };
     let t0 = performance.now();
-    const unique = new Map<string, ParsedRow>();
+    // Key → index in `rows` of its last occurrence (the row staged); staging order is first-seen order.
+    const unique = new Map<string, number>();
+    const parsed: ParsedRow[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const m = parseInput(IndexMessageSchema, rows[i], `rows.${i}`, onReject);
-      unique.set(`${m.provider}\u0000${m.tenant}\u0000${m.foreign_id}`, m);
+      parsed[i] = m;
+      unique.set(`${m.provider}\u0000${m.tenant}\u0000${m.foreign_id}`, i);
     }
-    const all = [...unique.values()];
+    const order = [...unique.values()];
+    const all = order.map((i) => parsed[i]!);
     timings.validate_ms = performance.now() - t0;
     const copy = this.#sql.copyCsv !== undefined && !this.options.forceUnnest;
     const result: BulkIndexResult = { inserted: 0, updated: 0, unchanged: 0, method: copy ? 'copy' : 'unnest', timings };
@@ -174,6 +195,11 @@ export class BulkMessageLoader {
       });
     } catch (err) {
       if (err instanceof StoreError) throw err;
+      const refused = valueRefused(err, order);
+      if (refused) {
+        onReject();
+        throw refused;
+      }
       throw new StoreError(`bulk indexMessages() failed: ${(err as Error).message}`, { cause: err });
     }
     this.#counters.loads++;

@@ -7,6 +7,7 @@ import type { SqlClient, SqlQueryable, SqlResult } from './sql.ts';
 import { SqlStore } from './sqlStore.ts';
 import type { SqlStoreOptions } from './sqlStore.ts';
 import { StoreError } from './errors.ts';
+import { copyCsvFrom } from './postgres-copy.ts';
 
 export interface PostgresStoreOptions extends SqlStoreOptions {
   /** `postgres://user:pass@host:port/db`. */
@@ -32,6 +33,16 @@ function wrap(c: pg.Pool | pg.PoolClient): SqlQueryable {
     },
     async exec(text: string): Promise<void> {
       await c.query(text);
+    },
+    // COPY FROM STDIN through pg-copy-streams (postgres-copy.ts); outside a transaction on a pooled connection.
+    async copyCsv(table: string, columns: readonly string[], csv: string): Promise<number> {
+      if (!(c instanceof pg.Pool)) return copyCsvFrom(c, table, columns, csv);
+      const conn = await c.connect();
+      try {
+        return await copyCsvFrom(conn, table, columns, csv);
+      } finally {
+        conn.release();
+      }
     },
   };
 }
