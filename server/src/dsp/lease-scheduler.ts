@@ -99,12 +99,26 @@ export class DspLeaseScheduler {
     return this.#evict(id, false);
   }
 
-  /** A stream appeared (a speaker's PCM started); it is placed at once. */
-  addStream(stream: string): Handover[] {
+  /**
+   * A stream appeared (a speaker's PCM started); it is placed at once. `nextIndex` is where its
+   * segment indices stand (0 for a new stream; more when the server restarted under a running worker).
+   */
+  addStream(stream: string, nextIndex = 0): Handover[] {
     if (this.#streams.has(stream)) return [];
     if (this.#streams.size >= this.options.maxStreams) throw new PrometheanError('oversize', `more than ${this.options.maxStreams} DSP streams`);
-    this.#streams.set(stream, { holder: SERVER, nextIndex: 0 });
+    if (!(Number.isSafeInteger(nextIndex) && nextIndex >= 0)) throw new PrometheanError('schema', `nextIndex ${nextIndex} is not a non-negative integer`, { path: 'next_index' });
+    this.#streams.set(stream, { holder: SERVER, nextIndex });
     return this.rebalance();
+  }
+
+  /** Streams known now. */
+  get streams(): number {
+    return this.#streams.size;
+  }
+
+  /** Whether `id` is a registered runner. */
+  hasRunner(id: string): boolean {
+    return this.#runners.has(id);
   }
 
   removeStream(stream: string): void {
@@ -130,6 +144,17 @@ export class DspLeaseScheduler {
     if (index > s.nextIndex) return 'gap';
     s.nextIndex++;
     return 'accepted';
+  }
+
+  /**
+   * An announcement of the segment speech is in now (not yet finished): allowed from the holder for
+   * the next index only, and it does not advance the sequence (the finished segment will).
+   */
+  acceptOpen(stream: string, runner: string, index: number): AcceptResult {
+    const s = this.#streams.get(stream);
+    if (!s || s.holder !== runner || !this.options.canHold(runner, stream)) return index < (s?.nextIndex ?? 0) ? 'duplicate' : 'not_holder';
+    if (index < s.nextIndex) return 'duplicate';
+    return index > s.nextIndex ? 'gap' : 'accepted';
   }
 
   /** Expires leases not renewed in time, then places every stream (call every second or so). */

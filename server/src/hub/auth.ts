@@ -7,7 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PrometheanError } from '@promethean/shared';
+import { ConsoleSayLine, PrometheanError } from '@promethean/shared';
 
 export type Role = 'owner' | 'moderator' | 'agent';
 
@@ -303,14 +303,30 @@ export class TokenStore {
   }
 }
 
-/** What a principal may do besides reading its tenant's topics: owners steer the bot, moderators listen. */
+/**
+ * What a principal may do besides reading its tenant's topics: owners steer the bot (`control`),
+ * silence it (`silence`, the kill switch) and make it say a typed line (`speak`); moderators listen
+ * and may silence it. "Say this" is for owners only: a moderator can stop the bot at once but never
+ * put words in its mouth (an invitation carries no speak grant).
+ */
 export function grantsOf(p: Principal): string[] {
   if (p.role === 'agent') return ['agent'];
-  return p.role === 'owner' ? ['owner', 'control'] : ['moderator'];
+  return p.role === 'owner' ? ['owner', 'control', 'silence', 'speak'] : ['moderator', 'silence'];
 }
 
 /** Intents a `control` grant may publish: steering the bot, never making it speak. */
 const CONTROL_INTENTS = new Set(['voice.control.join', 'voice.control.leave', 'voice.control.set-bitrate']);
+
+/** Intents a browser session may publish about one voice session (`payload.session_id`), and the grant each needs. */
+const SESSION_INTENTS: ReadonlyMap<string, string> = new Map([
+  ['voice.play.stop', 'silence'],
+  ['duck.reply.message', 'speak'],
+]);
+
+/** Whether a browser session's publish of this intent is a bot action that goes on record before it is delivered. */
+export function isAuditedBotIntent(intent: string): boolean {
+  return SESSION_INTENTS.has(intent);
+}
 
 /** What the publish check needs of an envelope. */
 export interface PublishedEnvelope {
@@ -320,30 +336,98 @@ export interface PublishedEnvelope {
   payload: unknown;
 }
 
+/** Why a publish is refused: `forbidden` (who may not), or `schema` (what a grant allows is held to a stricter shape). */
+export interface PublishRefusal {
+  code: 'forbidden' | 'schema';
+  message: string;
+  path?: string;
+}
+
+/** Where a voice session lives (the voice access agent's announcement); undefined when unknown. */
+export type SessionScopeLookup = (sessionId: string) => EnvelopeScope | undefined;
+
+/**
+ * Intents the DSP offload scheduler rules on (server/src/dsp/offload.ts): a console's runner intents,
+ * the VAD worker's stream report, and every speech segment.
+ */
+export const DSP_INTENTS: ReadonlySet<string> = new Set(['dsp.capacity', 'dsp.heartbeat', 'dsp.leave', 'dsp.streams', 'voice.audio.segment']);
+
+/**
+ * The DSP offload scheduler as the publish check sees it: a session publishes a stream's
+ * `voice.audio.segment` only while it holds that stream's `dsp:` lease, and only as the stream's next
+ * index; every runner intent and every segment (agents' included) goes through it.
+ */
+export interface DspGrants {
+  /** Why `principal` may not publish `env` (one of {@link DSP_INTENTS}), or undefined when it may. */
+  refusal(principal: Principal, env: PublishedEnvelope): string | undefined;
+}
+
+function dspRefusal(principal: Principal, env: PublishedEnvelope, dsp: DspGrants | undefined): PublishRefusal | undefined {
+  if (!dsp || !DSP_INTENTS.has(env.intent)) return undefined;
+  const message = dsp.refusal(principal, env);
+  return message === undefined ? undefined : { code: 'forbidden', message };
+}
+
 /**
  * Why `principal` may not publish `env` (a message for the `forbidden` error), or undefined when it
- * may. Agents publish anything (their manifests narrow that where they are enforced); a browser's
- * session publishes only within its tenant, with `src` = `client:<session id>`, only the intents its
- * grants allow (owners: `voice.control.*` within their guild and channel scope; moderators: none), so
- * a moderator can never make the bot join, leave or speak.
+ * may. See {@link publishRefusal}.
  */
-export function publishDenial(principal: Principal, env: PublishedEnvelope): string | undefined {
+export function publishDenial(principal: Principal, env: PublishedEnvelope, sessionScope?: SessionScopeLookup): string | undefined {
+  return publishRefusal(principal, env, sessionScope)?.message;
+}
+
+/**
+ * Why `principal` may not publish `env`, or undefined when it may. Agents publish anything (their
+ * manifests narrow that where they are enforced); a browser's session publishes only within its
+ * tenant, with `src` = `client:<session id>`, only the intents its grants allow:
+ *
+ * - owners: `voice.control.*` within their guild and channel scope;
+ * - owners and moderators: `voice.play.stop` (the kill switch) for a voice session inside their scope;
+ * - owners: `duck.reply.message` ("say this") for a voice session inside their scope, held to
+ *   `ConsoleSayLine` (a `say:` segment, spoken, one line of at most 300 characters).
+ *
+ * A session limited to a guild or channel may act on a voice session only when the voice access
+ * agent announced where that session is (`sessionScope`) and it is inside the limit: unknown means no.
+ */
+export function publishRefusal(principal: Principal, env: PublishedEnvelope, sessionScope?: SessionScopeLookup, dsp?: DspGrants): PublishRefusal | undefined {
+  const forbidden = (message: string): PublishRefusal => ({ code: 'forbidden', message });
   if (principal.role === 'agent') {
-    if (principal.agent === undefined) return undefined; // the hub's own key
-    if (principal.readonly) return `the key of ${principal.agent} is read-only`;
-    if (env.src !== principal.agent) return `src must be "${principal.agent}" for this key`;
-    if (principal.outputs && !principal.outputs.has(env.intent)) return `${principal.agent} did not declare ${env.intent} among its outputs`;
-    return undefined;
+    if (principal.agent === undefined) return dspRefusal(principal, env, dsp); // the hub's own key
+    if (principal.readonly) return forbidden(`the key of ${principal.agent} is read-only`);
+    if (env.src !== principal.agent) return forbidden(`src must be "${principal.agent}" for this key`);
+    if (principal.outputs && !principal.outputs.has(env.intent)) return forbidden(`${principal.agent} did not declare ${env.intent} among its outputs`);
+    return dspRefusal(principal, env, dsp);
   }
   if (principal.tenant === null) return undefined;
-  if (principal.tenant !== env.tenant) return `this session may not publish to tenant "${env.tenant}"`;
+  if (principal.tenant !== env.tenant) return forbidden(`this session may not publish to tenant "${env.tenant}"`);
   const src = `client:${principal.sid ?? 'unknown'}`;
-  if (env.src !== src) return `src must be "${src}" for this session`;
+  if (env.src !== src) return forbidden(`src must be "${src}" for this session`);
   const grants = grantsOf(principal);
-  if (!(grants.includes('control') && CONTROL_INTENTS.has(env.intent))) return `a ${principal.role} may not publish ${env.intent}`;
+  // A DSP runner's intents and segments: the offload scheduler's `dsp:` leases decide.
+  if (DSP_INTENTS.has(env.intent)) return dsp ? dspRefusal(principal, env, dsp) : forbidden(`a ${principal.role} may not publish ${env.intent}`);
+  const sessionGrant = SESSION_INTENTS.get(env.intent);
+  if (sessionGrant !== undefined) {
+    if (!grants.includes(sessionGrant)) return forbidden(`a ${principal.role} may not publish ${env.intent}`);
+    if (env.intent === 'duck.reply.message') {
+      const r = ConsoleSayLine.safeParse(env.payload);
+      if (!r.success) {
+        const issue = r.error.issues[0];
+        const path = ['payload', ...(issue?.path ?? []).map(String)].join('.');
+        return { code: 'schema', message: `a console's duck.reply.message ${path}: ${issue?.message ?? 'invalid'}`, path };
+      }
+    }
+    const sessionId = (env.payload as { session_id?: unknown } | null)?.session_id;
+    if (typeof sessionId !== 'string' || sessionId === '') return { code: 'schema', message: `${env.intent} payload.session_id: must name the voice session`, path: 'payload.session_id' };
+    if (principal.guild === undefined && principal.channel === undefined) return undefined;
+    const where = sessionScope?.(sessionId);
+    if (!where) return forbidden(`voice session ${sessionId} is not known to be inside this session's scope`);
+    if (!mayReceive(principal, where)) return forbidden(`voice session ${sessionId} is outside this session's scope (${principal.channel !== undefined ? `channel ${principal.channel}` : `guild ${principal.guild}`})`);
+    return undefined;
+  }
+  if (!(grants.includes('control') && CONTROL_INTENTS.has(env.intent))) return forbidden(`a ${principal.role} may not publish ${env.intent}`);
   const payload = env.payload as { guild_id?: unknown; channel_id?: unknown } | null;
-  if (principal.guild !== undefined && payload?.guild_id !== principal.guild) return `this session is limited to guild ${principal.guild}`;
-  if (principal.channel !== undefined && payload?.channel_id !== undefined && payload.channel_id !== principal.channel) return `this session is limited to channel ${principal.channel}`;
+  if (principal.guild !== undefined && payload?.guild_id !== principal.guild) return forbidden(`this session is limited to guild ${principal.guild}`);
+  if (principal.channel !== undefined && payload?.channel_id !== undefined && payload.channel_id !== principal.channel) return forbidden(`this session is limited to channel ${principal.channel}`);
   return undefined;
 }
 

@@ -1,6 +1,6 @@
 /** The hub's per-message work: ingest, authorise, route; and the one `error` reply per rejection. */
 import { isTopicPattern, makeEnvelope } from '@promethean/shared';
-import { mayReceive, maySubscribe, publishDenial, type EnvelopeScope } from './auth.ts';
+import { isAuditedBotIntent, mayReceive, maySubscribe, publishRefusal, type EnvelopeScope } from './auth.ts';
 import type { HubConnection } from './connection.ts';
 import { ingest, type Rejection } from './ingest.ts';
 import type { HubCounters } from './metrics.ts';
@@ -111,11 +111,36 @@ export function handleMessage(core: HubCore, conn: HubConnection, data: Buffer, 
     return;
   }
   const env = r.envelope;
-  const denial = publishDenial(conn.principal, env);
-  if (denial !== undefined) {
-    sendError(core, conn, { ...forbidden(denial, env.id), provider: env.provider, tenant: env.tenant, topic: env.dst });
+  const refusal = publishRefusal(conn.principal, env, (sessionId) => core.sessions.get(sessionId), core.options.dsp);
+  if (refusal !== undefined) {
+    sendError(core, conn, { kind: 'reject', code: refusal.code, message: refusal.message, ref_id: env.id, ...(refusal.path !== undefined ? { path: refusal.path } : {}), provider: env.provider, tenant: env.tenant, topic: env.dst });
     return;
   }
+  // A session's bot action (kill switch, "say this") is recorded first and delivered after: no record, no action.
+  const hook = core.options.beforePublish;
+  if (hook && conn.principal.role !== 'agent' && isAuditedBotIntent(env.intent)) {
+    const unrecordedPublish = (): void => sendError(core, conn, { kind: 'reject', code: 'unavailable', message: `this ${env.intent} could not be written to the audit log, so it was not delivered; try again`, ref_id: env.id, provider: env.provider, tenant: env.tenant, topic: env.dst });
+    let pending: Promise<void> | void = undefined;
+    try {
+      pending = hook(conn.principal, env, envelopeScope(core, env.payload));
+    } catch {
+      unrecordedPublish();
+      return;
+    }
+    if (pending) {
+      pending.then(
+        () => route(core, conn, r),
+        () => unrecordedPublish(),
+      );
+      return;
+    }
+  }
+  route(core, conn, r);
+}
+
+/** Delivers an accepted envelope to every subscriber whose scope admits it. */
+function route(core: HubCore, conn: HubConnection, r: Extract<ReturnType<typeof ingest>, { kind: 'publish' }>): void {
+  const env = r.envelope;
   // Only agents (the voice access agent) tell the hub where a session lives.
   if (conn.principal.role === 'agent' && env.intent === 'voice.state.connected') learnSession(core, env.payload);
   core.counters.published++;

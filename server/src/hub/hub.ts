@@ -134,6 +134,8 @@ export async function createHub(options: Partial<HubOptions> = {}): Promise<Hub>
     guilds: p.guild ? [p.guild] : null,
     channels: p.channel ? [p.channel] : null,
     ...(expiresAt ? { expires_at: expiresAt } : {}),
+    // The session's public id (never the token): its envelopes' `src` is `client:<sid>` (a DSP runner needs it).
+    ...(p.sid ? { sid: p.sid } : {}),
   });
 
   const metrics = (): HubMetrics => {

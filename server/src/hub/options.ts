@@ -1,7 +1,8 @@
 /** Options of the embedded bus hub. */
 import type { Hono } from 'hono';
 import type { Context } from 'hono';
-import type { Principal, TokenPersistence } from './auth.ts';
+import type { Envelope } from '@promethean/shared';
+import type { DspGrants, EnvelopeScope, Principal, TokenPersistence } from './auth.ts';
 import type { ConnectionLimits } from './rate.ts';
 
 /** Hono environment of the hub's app: routes behind the hub's auth see the caller's principal. */
@@ -86,6 +87,15 @@ export interface HubOptions {
   beforeSubscribe: ((principal: Principal, pattern: string) => Promise<void> | void) | undefined;
   /** Observer called after every accepted subscription. */
   onSubscribe: ((principal: Principal, pattern: string) => void) | undefined;
+  /**
+   * Called before a browser session's bot action (`voice.play.stop`, a console's
+   * `duck.reply.message`) that passed the grant check is delivered, with the voice session's guild
+   * and channel when known; when it returns a promise, the envelope is delivered only once it
+   * resolves and refused (`unavailable`) if it rejects. The server writes these to the audit log here.
+   */
+  beforePublish: ((principal: Principal, envelope: Envelope, scope: EnvelopeScope | undefined) => Promise<void> | void) | undefined;
+  /** The DSP offload scheduler's `dsp:` leases (server/src/dsp/offload.ts); without it sessions publish no DSP results. */
+  dsp: DspGrants | undefined;
 }
 
 export const defaultHubOptions: HubOptions = {
@@ -114,6 +124,8 @@ export const defaultHubOptions: HubOptions = {
   tls: undefined,
   agentListener: undefined,
   onSubscribe: undefined,
+  beforePublish: undefined,
+  dsp: undefined,
 };
 
 /**
