@@ -30,7 +30,7 @@ const Tunables = {
 
 const Guild = z.strictObject({
   id: Snowflake,
-  /** Off unless true: turning replies on is the owner's edit of this file. */
+  /** Off unless true (or an owner turns the guild on from the console, which wins over this file). */
   enabled: z.boolean(),
   /** Channels (or threads' parents) answered in; absent = every channel of the guild. */
   channels: z.array(Snowflake).max(1000).optional(),
@@ -107,19 +107,25 @@ function apply(base: SocialSettings, t: TunableInput | undefined): SocialSetting
 export class CephalonSocialPolicy {
   readonly config: CephalonSocialConfig;
   readonly #guilds = new Map<string, GuildPolicy>();
+  /** Guilds the file lists with `enabled: false`: their settings, used when an owner turns one on from the console. */
+  readonly #listedOff = new Map<string, GuildPolicy>();
   readonly #tenants = new Map<string, { botUserId?: string; names: string[] }>();
+  /** Settings per tenant (the file's defaults where it lists no tenant): for a guild the file does not list. */
+  readonly #tenantSettings = new Map<string, SocialSettings>();
+  readonly #defaults: SocialSettings;
 
   constructor(config: CephalonSocialConfig) {
     this.config = config;
     const defaults = apply(defaultSocialSettings, config.defaults);
+    this.#defaults = defaults;
     for (const t of config.tenants) {
       const key = `${t.provider}/${t.id}`;
       this.#tenants.set(key, { ...(t.bot_user_id ? { botUserId: t.bot_user_id } : {}), names: t.names ?? [] });
       const tenantSettings = apply(defaults, t);
+      this.#tenantSettings.set(key, tenantSettings);
       for (const g of t.guilds) {
-        if (!g.enabled) continue;
         const channels = g.channels ? new Set(g.channels) : undefined;
-        this.#guilds.set(`${key}/${g.id}`, {
+        (g.enabled ? this.#guilds : this.#listedOff).set(`${key}/${g.id}`, {
           settings: apply(tenantSettings, g),
           allowsChannel: (channelId, parentId) => !channels || channels.has(channelId) || (parentId != null && channels.has(parentId)),
         });
@@ -127,9 +133,18 @@ export class CephalonSocialPolicy {
     }
   }
 
-  /** The guild's policy when replies are on there; undefined (off) otherwise. */
-  guild(provider: string, tenant: string, guildId: string): GuildPolicy | undefined {
-    return this.#guilds.get(`${provider}/${tenant}/${guildId}`);
+  /**
+   * The guild's policy when replies are on there; undefined (off) otherwise. `override` is an owner's
+   * console switch for the guild (`cephalon.toggles`): false turns it off whatever the file says; true
+   * turns it on with the file's settings for that guild, or, for a guild the file does not list, the
+   * tenant's settings in every channel; undefined leaves it to the file.
+   */
+  guild(provider: string, tenant: string, guildId: string, override?: boolean): GuildPolicy | undefined {
+    const key = `${provider}/${tenant}/${guildId}`;
+    if (override === false) return undefined;
+    const configured = this.#guilds.get(key);
+    if (override === undefined || configured) return configured;
+    return this.#listedOff.get(key) ?? { settings: this.#tenantSettings.get(`${provider}/${tenant}`) ?? this.#defaults, allowsChannel: () => true };
   }
 
   tenant(provider: string, tenant: string): { botUserId?: string; names: string[] } {

@@ -118,10 +118,50 @@ describe('cephalon-social worker (before the LLM)', () => {
     expect(t.running.runtime.state).toBe('RUNNING');
   });
 
+  it('follows the owners\' console switches at run time: they win over cephalon.yml; a guild nobody switched follows the file', async () => {
+    const t = setup();
+    // At start it asks the server for the switch tables.
+    await until(() => t.seen.some((e) => e.intent === 'cephalon.toggles.query'));
+    expect(t.seen.find((e) => e.intent === 'cephalon.toggles.query')).toMatchObject({ src: 'cephalon-social', provider: 'promethean', tenant: 'system', payload: { worker: 'cephalon-social' } });
+    const toggles = (list: { guild_id: string; enabled: boolean; brain?: 'voice' | 'social' }[]) =>
+      t.bus.publish(makeEnvelope('cephalon.toggles', { toggles: list.map((x) => ({ brain: 'social' as const, updated_by: 'session:0123456789abcdef', updated_at: '2026-01-01T00:00:00.000Z', ...x })) }, { src: 'server', provider: 'discord', tenant: 'demo' }));
+    // Guild 11 is off in the file, 12 is not listed, 10 is on; the voice brain's switch is not this worker's.
+    toggles([{ guild_id: '11', enabled: true }, { guild_id: '12', enabled: true }, { guild_id: '10', enabled: false }, { guild_id: '13', enabled: true, brain: 'voice' }]);
+    await until(() => t.counter('toggles.applied') === 1);
+    t.send(message({ text: '<@900> in 11, now on', mentions: ['900'], guild: '11' }));
+    t.send(message({ text: '<@900> in 12, on in any channel', mentions: ['900'], guild: '12', channel: '77' }));
+    t.send(message({ text: '<@900> in 10, now off', mentions: ['900'], guild: '10' }));
+    t.send(message({ text: '<@900> in 13, only the voice brain is on', mentions: ['900'], guild: '13' }));
+    await until(() => t.counter('mentions') === 4);
+    await t.running.worker.idle();
+    expect(t.counter('mentions.guild_off')).toBe(2);
+    expect(t.counter('mentions.queued')).toBe(2);
+    expect(t.llmCalls()).toBe(2);
+    // A new table replaces the old one: with no switches left, the file decides again.
+    toggles([]);
+    await until(() => t.counter('toggles.applied') === 2);
+    expect(t.running.worker.toggles.state('discord', 'demo', '11')).toBeUndefined();
+    t.send(message({ text: '<@900> in 10 again', mentions: ['900'], guild: '10', channel: '21' }));
+    t.send(message({ text: '<@900> in 11 again', mentions: ['900'], guild: '11' }));
+    await until(() => t.counter('mentions') === 6);
+    await t.running.worker.idle();
+    expect(t.counter('mentions.guild_off')).toBe(3);
+    expect(t.llmCalls()).toBe(3);
+  });
+
+  it('a malformed switch table is a typed error and changes nothing', async () => {
+    const t = setup();
+    t.bus.publish(makeEnvelope('cephalon.toggles', { toggles: [{ guild_id: '11', brain: 'social', enabled: 'yes' }] } as never, { src: 'server', provider: 'discord', tenant: 'demo' }));
+    await until(() => t.seen.some((e) => e.intent === 'error'));
+    expect(t.seen.find((e) => e.intent === 'error')!.payload).toMatchObject({ code: 'schema', path: 'payload.toggles.0.enabled' });
+    expect(t.counter('toggles.rejected')).toBe(1);
+    expect(t.running.worker.toggles.state('discord', 'demo', '11')).toBeUndefined();
+  });
+
   it('its manifest declares exactly what it publishes, and no provider capability', async () => {
     const m = await loadManifest(fileURLToPath(new URL('./agent.yml', import.meta.url)));
     expect(m.kind).toBe('worker');
-    expect([...m.outputs].sort()).toEqual(['error', 'health', 'rest.request', 'social.command.post']);
+    expect([...m.outputs].sort()).toEqual(['cephalon.toggles.query', 'error', 'health', 'rest.request', 'social.command.post']);
     expect(m.capabilities.some((c) => String(c).startsWith('provider.'))).toBe(false);
   });
 });

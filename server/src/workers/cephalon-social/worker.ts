@@ -16,6 +16,7 @@ import { allowAllWatchRules, filterReply, type WatchRules } from './filter.ts';
 import { RestThreadHistory, SeenMessages, type Recall, type ThreadSource } from './history.ts';
 import { mentionOf, nameMatcher, readableText, viewOf, type MessageView } from './mention.ts';
 import { buildPrompt, defaultMaxLineChars } from './prompt.ts';
+import { BrainToggles } from '../../bot/toggles.ts';
 
 /** What the worker needs of the agent runtime (`AgentRuntime` satisfies it). */
 export interface CephalonRuntime extends RestClientRuntime {
@@ -82,6 +83,8 @@ export class CephalonSocialWorker {
   readonly options: CephalonSocialOptions;
   readonly rest: BusRestClient;
   readonly seen: SeenMessages;
+  /** The owners' console switches (`cephalon.toggles`); they win over cephalon.yml. */
+  readonly toggles: BrainToggles;
   readonly #runtime: CephalonRuntime;
   readonly #thread: ThreadSource;
   readonly #cooldown: ChannelCooldown;
@@ -99,11 +102,13 @@ export class CephalonSocialWorker {
     this.seen = new SeenMessages({ maxChannels: this.options.maxChannels });
     this.#thread = this.options.thread ?? (this.options.restHistory ? new RestThreadHistory(this.rest, this.seen, (n) => runtime.count(n)) : this.seen);
     this.#cooldown = new ChannelCooldown(this.options.maxChannels);
+    this.toggles = new BrainToggles(runtime, 'social', 'cephalon-social');
   }
 
   start(): void {
     this.rest.start();
     this.#runtime.subscribe(`${PREFIX}events.SocialMessageCreated`, (env) => this.onMessageCreated(env));
+    this.toggles.start();
   }
 
   /** Mentions waiting for the LLM (the one being answered not included). */
@@ -146,7 +151,7 @@ export class CephalonSocialWorker {
     this.#runtime.count('mentions');
     this.#runtime.count(`mentions.by_${kind}`);
     if (view.guildId === null) return this.#runtime.count('mentions.no_guild');
-    const guild = this.options.policy.guild(view.provider, view.tenant, view.guildId);
+    const guild = this.options.policy.guild(view.provider, view.tenant, view.guildId, this.toggles.state(view.provider, view.tenant, view.guildId));
     if (!guild) return this.#runtime.count('mentions.guild_off');
     if (!guild.allowsChannel(view.channelId, view.parentId)) return this.#runtime.count('mentions.channel_off');
     if (this.#handled.has(message.message_id)) return this.#runtime.count('mentions.repeated');

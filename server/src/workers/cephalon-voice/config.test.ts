@@ -22,7 +22,10 @@ describe('cephalon.yml voice section', () => {
     expect(policy.addressed('discord', 'demo', 'Hey PROMETHEAN, what time is it?')).toBe(true);
     expect(policy.addressed('discord', 'demo', 'prometheanism is not a word')).toBe(false);
     expect(policy.addressed('discord', 'demo', 'dis-moi, promethee')).toBe(true);
-    expect(policy.addressed('discord', 'other', 'promethean?')).toBe(false);
+    // A tenant the file does not list answers to the default name only (in a guild an owner turns on from the console).
+    expect(policy.addressed('discord', 'other', 'promethean?')).toBe(true);
+    expect(policy.addressed('discord', 'other', 'Prométhée?')).toBe(false);
+    expect(policy.enabled('discord', 'other', '1100000000000000001')).toBe(false);
     expect(policy.config.cooldown_s).toBe(5);
   });
 
@@ -35,10 +38,10 @@ describe('cephalon.yml voice section', () => {
 });
 
 describe('cephalon-voice manifest', () => {
-  it('agent.yml is a tokenless worker that publishes replies only', async () => {
+  it('agent.yml is a tokenless worker that publishes replies (and asks for the console switches) only', async () => {
     const { loadManifest } = await import('@promethean/shared/node');
     const m = await loadManifest(new URL('./agent.yml', import.meta.url).pathname);
-    expect(m).toMatchObject({ id: 'cephalon-voice', kind: 'worker', outputs: ['duck.reply.message', 'health', 'error'] });
+    expect(m).toMatchObject({ id: 'cephalon-voice', kind: 'worker', outputs: ['duck.reply.message', 'cephalon.toggles.query', 'health', 'error'] });
     expect(m.capabilities.some((c) => c.kind === 'provider')).toBe(false);
   });
 });

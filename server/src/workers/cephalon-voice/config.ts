@@ -1,6 +1,7 @@
 /**
  * The `voice` section of `cephalon.yml`: in which guilds the voice brain answers a spoken question
- * addressed to the bot (none by default: turning it on is the owner's edit of the file), and by which
+ * addressed to the bot (none by default: turning it on is the owner's edit of the file, or an owner's
+ * switch in the console, which wins over the file: see `server/src/bot/`), and by which
  * names it is addressed. Parsed with zod; a bad field stops the worker with its path and line.
  */
 import { z } from 'zod';
@@ -47,18 +48,28 @@ export function parseCephalonVoiceConfig(text: string, source = 'cephalon.yml'):
   return r.data.voice ?? CephalonVoiceSection.parse({});
 }
 
+/** The names that address the bot in a tenant cephalon.yml does not list. */
+export const DEFAULT_VOICE_NAMES: readonly string[] = ['promethean'];
+
+/** Whole-word, case- and accent-insensitive matcher of any of `names`. */
+function namesMatcher(names: readonly string[]): RegExp {
+  const words = names.map((n) => n.normalize('NFKD').replace(/\p{M}/gu, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`(^|[^\\p{L}\\p{N}])(${words.join('|')})(?=$|[^\\p{L}\\p{N}])`, 'iu');
+}
+
 /** Whether a guild answers, and the names that address the bot there. */
 export class CephalonVoicePolicy {
   readonly config: CephalonVoiceConfig;
   readonly #names = new Map<string, RegExp>();
   readonly #enabled = new Set<string>();
+  readonly #defaultNames: RegExp;
 
   constructor(config: CephalonVoiceConfig) {
     this.config = config;
+    this.#defaultNames = namesMatcher(DEFAULT_VOICE_NAMES);
     for (const t of config.tenants) {
       const key = `${t.provider}/${t.id}`;
-      const words = t.names.map((n) => n.normalize('NFKD').replace(/\p{M}/gu, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-      this.#names.set(key, new RegExp(`(^|[^\\p{L}\\p{N}])(${words.join('|')})(?=$|[^\\p{L}\\p{N}])`, 'iu'));
+      this.#names.set(key, namesMatcher(t.names));
       for (const g of t.guilds) if (g.enabled) this.#enabled.add(`${key}/${g.id}`);
     }
   }
@@ -67,9 +78,13 @@ export class CephalonVoicePolicy {
     return this.#enabled.has(`${provider}/${tenant}/${guildId}`);
   }
 
-  /** Whether `text` names the bot (accents and case ignored). */
+  /**
+   * Whether `text` names the bot (accents and case ignored). A tenant the file does not list is
+   * addressed by {@link DEFAULT_VOICE_NAMES}, so a guild an owner turns on from the console answers
+   * without an edit of the file.
+   */
   addressed(provider: string, tenant: string, text: string): boolean {
-    return this.#names.get(`${provider}/${tenant}`)?.test(text.normalize('NFKD').replace(/\p{M}/gu, '')) ?? false;
+    return (this.#names.get(`${provider}/${tenant}`) ?? this.#defaultNames).test(text.normalize('NFKD').replace(/\p{M}/gu, ''));
   }
 
   enabledGuilds(): string[] {

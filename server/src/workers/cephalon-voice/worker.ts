@@ -1,7 +1,7 @@
 /**
- * cephalon-voice (tokenless): the voice brain. When a final transcript in a guild cephalon.yml turns
- * on names the bot, it asks the LLM (temperature 0, a token cap) with the session's last few
- * transcript lines and publishes the answer as `duck.reply.message`; the TTS worker speaks it, the
+ * cephalon-voice (tokenless): the voice brain. When a final transcript in a guild that cephalon.yml or
+ * an owner's console switch (`cephalon.toggles`, which wins) turns on names the bot, it asks the LLM
+ * (temperature 0, a token cap) with the session's last few transcript lines and publishes the answer as `duck.reply.message`; the TTS worker speaks it, the
  * mixer plays it ducked over anything in the background, and the voice access agent sends it to
  * Discord (the seeds' segment → STT → LLM → TTS → mixer → Discord).
  *
@@ -12,10 +12,12 @@
 import { PrometheanError, transcriptPayloads, voicePayloads, type Envelope, type PayloadOf } from '@promethean/shared';
 import type { Llm } from '../../speech/index.ts';
 import type { CephalonVoicePolicy } from './config.ts';
+import { BrainToggles } from '../../bot/toggles.ts';
 
 export interface CephalonVoiceRuntime {
   subscribe(pattern: string, handler: (envelope: Envelope, attachments: Uint8Array[]) => void | Promise<void>): void;
   publish(intent: 'duck.reply.message', payload: PayloadOf<'duck.reply.message'>, options: { provider: string; tenant: string; corr?: string }): unknown;
+  publish(intent: 'cephalon.toggles.query', payload: PayloadOf<'cephalon.toggles.query'>, options: { provider: string; tenant: string }): unknown;
   count(name: string, by?: number): void;
 }
 
@@ -51,6 +53,8 @@ const SYSTEM = 'You are Promethean, a bot listening in a Discord voice channel. 
 
 export class CephalonVoice {
   readonly options: CephalonVoiceOptions;
+  /** The owners' console switches (`cephalon.toggles`); they win over cephalon.yml. */
+  readonly toggles: BrainToggles;
   readonly #runtime: CephalonVoiceRuntime;
   readonly #policy: CephalonVoicePolicy;
   readonly #llmFor: (scope: LlmScope) => Llm;
@@ -64,6 +68,7 @@ export class CephalonVoice {
     this.#policy = policy;
     this.#llmFor = llmFor;
     this.options = { ...defaultCephalonVoiceOptions, ...options };
+    this.toggles = new BrainToggles(runtime, 'voice', 'cephalon-voice');
   }
 
   get queued(): number {
@@ -73,6 +78,12 @@ export class CephalonVoice {
   start(): void {
     this.#runtime.subscribe('promethean.p.*.t.*.voice.state.connected', (env) => this.onState(env));
     this.#runtime.subscribe('promethean.p.*.t.*.duck.transcript.segment', (env) => this.onTranscript(env));
+    this.toggles.start();
+  }
+
+  /** Whether the voice brain answers in a guild: an owner's console switch, else cephalon.yml (off by default). */
+  enabled(provider: string, tenant: string, guildId: string): boolean {
+    return this.toggles.state(provider, tenant, guildId) ?? this.#policy.enabled(provider, tenant, guildId);
   }
 
   async stop(): Promise<void> {
@@ -95,7 +106,7 @@ export class CephalonVoice {
     if (s.lines.length > 50) s.lines.splice(0, s.lines.length - 50);
     if (!this.#policy.addressed(env.provider, env.tenant, t.text)) return;
     this.#runtime.count('cephalon.addressed');
-    if (s.guildId === undefined || !this.#policy.enabled(env.provider, env.tenant, s.guildId)) {
+    if (s.guildId === undefined || !this.enabled(env.provider, env.tenant, s.guildId)) {
       this.#runtime.count('cephalon.guild_off');
       return;
     }

@@ -239,6 +239,31 @@ describe('MixerWorker', () => {
     worker.stop();
   });
 
+  it('after a stop the session\'s main lane is held: a late reply is refused, a console\'s "say this", the background and other sessions play, and the hold ends', async () => {
+    const rt = new RecordingRuntime();
+    let now = 1000;
+    const worker = new MixerWorker(rt, { holdAfterStopMs: 10_000, now: () => now });
+    worker.start();
+    const route = { src: 'tts', provider: 'discord', tenant: 'demo' };
+    const play = (session: string, playId: string, lane?: 'background') =>
+      rt.handler!(makeEnvelope('voice.play.pcm', { session_id: session, format: { rate_hz: 48000, channels: 1, codec: 'pcm_s16le' }, play_id: playId, attachment: 0, ...(lane ? { lane } : {}) }, route) as Envelope, [new Uint8Array(48000 * 2)]);
+    await rt.stopHandler!(makeEnvelope('voice.play.stop', { session_id: 'g1', reason: 'silenced from the console' }, route) as Envelope, []);
+    await expect(play('g1', 'reply:seg-1')).rejects.toMatchObject({ code: 'invalid_state', path: 'payload.session_id' });
+    expect(worker.mixer.depth).toBe(0);
+    await play('g1', 'reply:say:abcdefgh1234');
+    await play('g1', 'music', 'background');
+    await play('g2', 'reply:seg-2');
+    expect(worker.mixer.depth).toBe(3);
+    now += 10_000;
+    await play('g1', 'reply:seg-3');
+    expect(worker.mixer.depth).toBe(4);
+    // A stop of the background lane alone holds nothing.
+    await rt.stopHandler!(makeEnvelope('voice.play.stop', { session_id: 'g2', lane: 'background' }, route) as Envelope, []);
+    await play('g2', 'reply:seg-4');
+    expect(worker.mixer.depth).toBe(5);
+    worker.stop();
+  });
+
   it('rejects a malformed payload and a missing attachment with typed errors', async () => {
     const rt = new RecordingRuntime();
     const worker = new MixerWorker(rt);

@@ -2,7 +2,9 @@
  * The `mixer` worker: tokenless. Consumes `voice.play.pcm` from any provider/tenant, keeps ordered
  * playback queues per session (a main lane and a background lane ducked under it), applies `gain_db`
  * and `ducking_db`, and publishes `voice.play.pcm.out` 20 ms frames of 48 kHz stereo in real time on
- * the same provider/tenant (PCM as attachment 0). `voice.play.stop` drops a session's playback.
+ * the same provider/tenant (PCM as attachment 0). `voice.play.stop` drops a session's playback and
+ * holds its main lane for `holdAfterStopMs` (the kill switch: a reply still being synthesised does not
+ * start moments later; a console's "say this" still plays).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
@@ -14,6 +16,7 @@ import { toStereo48k } from './resample.ts';
 export interface MixerRuntime {
   subscribe(pattern: string, handler: (envelope: Envelope, attachments: Uint8Array[]) => void | Promise<void>): void;
   publish(intent: 'voice.play.pcm.out', payload: PayloadOf<'voice.play.pcm.out'>, options: { provider: string; tenant: string; corr?: string; attachments?: readonly Uint8Array[] }): unknown;
+  count?(name: string, by?: number): void;
 }
 
 export interface MixerWorkerOptions {
@@ -31,6 +34,16 @@ export interface MixerWorkerOptions {
    */
   maxBytes: number;
   mixer: Partial<MixerOptions>;
+  /**
+   * After a stop of a session's main lane (the kill switch), its main-lane requests are refused for
+   * this long, ms, except a console's "say this" (`play_id` `reply:say:…`): a reply the TTS worker was
+   * still synthesising when the bot was silenced does not start seconds later. 0 = off.
+   */
+  holdAfterStopMs: number;
+  /** Sessions whose hold is remembered at most (the oldest forgotten first). */
+  maxHeldSessions: number;
+  /** Monotonic ms (tests pass their own). */
+  now: () => number;
 }
 
 export const defaultMixerWorkerOptions: MixerWorkerOptions = {
@@ -40,12 +53,17 @@ export const defaultMixerWorkerOptions: MixerWorkerOptions = {
   maxSeconds: 300,
   maxBytes: 32 * 1024 * 1024,
   mixer: {},
+  holdAfterStopMs: 10_000,
+  maxHeldSessions: 4096,
+  now: () => performance.now(),
 };
 
 export class MixerWorker {
   readonly options: MixerWorkerOptions;
   readonly mixer: Mixer;
   private readonly runtime: MixerRuntime;
+  /** `provider/tenant/session` → until when its main lane is held after a stop (monotonic ms). */
+  readonly #held = new Map<string, number>();
 
   constructor(runtime: MixerRuntime, options: Partial<MixerWorkerOptions> = {}) {
     this.runtime = runtime;
@@ -68,7 +86,27 @@ export class MixerWorker {
       const path = ['payload', ...(issue?.path ?? []).map(String)].join('.');
       throw new PrometheanError('schema', `voice.play.stop ${path}: ${issue?.message ?? 'invalid'}`, { path });
     }
-    return this.mixer.stop(env.provider, env.tenant, parsed.data.session_id, parsed.data.lane);
+    const { session_id, lane } = parsed.data;
+    if (lane !== 'background' && this.options.holdAfterStopMs > 0) {
+      const key = `${env.provider}/${env.tenant}/${session_id}`;
+      this.#held.delete(key);
+      if (this.#held.size >= this.options.maxHeldSessions) this.#held.delete(this.#held.keys().next().value!);
+      this.#held.set(key, this.options.now() + this.options.holdAfterStopMs);
+    }
+    const dropped = this.mixer.stop(env.provider, env.tenant, session_id, lane);
+    this.runtime.count?.('stop.requests');
+    this.runtime.count?.('stop.dropped', dropped);
+    return dropped;
+  }
+
+  /** Whether a session's main lane is held after a stop (and forgets holds that ended). */
+  #isHeld(provider: string, tenant: string, sessionId: string): boolean {
+    const key = `${provider}/${tenant}/${sessionId}`;
+    const until = this.#held.get(key);
+    if (until === undefined) return false;
+    if (this.options.now() < until) return true;
+    this.#held.delete(key);
+    return false;
   }
 
   stop(): void {
@@ -83,6 +121,10 @@ export class MixerWorker {
       throw new PrometheanError('schema', `voice.play.pcm ${path}: ${issue?.message ?? 'invalid'}`, { path });
     }
     const p = parsed.data;
+    if (p.lane !== 'background' && !p.play_id?.startsWith('reply:say:') && this.#isHeld(env.provider, env.tenant, p.session_id)) {
+      this.runtime.count?.('play.held');
+      throw new PrometheanError('invalid_state', `session ${p.session_id} was silenced less than ${this.options.holdAfterStopMs} ms ago; this request is dropped`, { path: 'payload.session_id' });
+    }
     const bytes = await this.audio(p, attachments);
     if (bytes.byteLength % (2 * p.format.channels) !== 0) {
       throw new PrometheanError('bad_frame', `PCM of ${bytes.byteLength} bytes is not whole ${p.format.channels}-channel s16 frames`, { path: 'payload.attachment' });
