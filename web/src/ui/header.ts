@@ -2,9 +2,10 @@
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import type { ConsoleModel } from '../state/store.ts';
+import { FlagsPill, type FlagsHost } from './flags-panel.ts';
 import { audioLabel, busLabel } from './format.ts';
 
-export function Header({ model }: { model: ConsoleModel }): VNode | null {
+export function Header({ model }: { model: ConsoleModel & FlagsHost }): VNode | null {
   const auth = model.state.auth.value;
   if (auth.kind !== 'signed-in') return null;
   const { session } = auth;
@@ -25,6 +26,7 @@ export function Header({ model }: { model: ConsoleModel }): VNode | null {
     <div class="conn" role="status" aria-label="Connection status">
       <span class=${`pill pill-${busTone}`} data-bus-status=${bus}><span class="dot" aria-hidden="true"></span>Bus: ${busLabel(bus)}</span>
       <span class=${`pill pill-${audioTone}`} data-audio-status=${audio.status}><span class="dot" aria-hidden="true"></span>Audio: ${audioLabel(audio)}</span>
+      ${model.flags ? html`<${FlagsPill} flags=${model.flags} />` : null}
     </div>
   </header>`;
 }
