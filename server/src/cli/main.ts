@@ -12,8 +12,9 @@ import { speechCommand } from './commands/speech.ts';
 import { standinCommand } from './commands/standin.ts';
 import { startCommand } from './commands/start.ts';
 import { tapCommand } from './commands/tap.ts';
+import { transcriptsCommand } from './commands/transcripts.ts';
 
-export const COMMANDS: readonly Command[] = [startCommand, loginCommand, inviteCommand, auditCommand, standinCommand, tapCommand, backfillCommand, benchCommand, modelsCommand, dspCommand, speechCommand];
+export const COMMANDS: readonly Command[] = [startCommand, loginCommand, inviteCommand, auditCommand, standinCommand, tapCommand, backfillCommand, benchCommand, modelsCommand, dspCommand, speechCommand, transcriptsCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

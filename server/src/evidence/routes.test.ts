@@ -72,6 +72,24 @@ describe('/api/evidence', () => {
     expect((await api('/api/evidence', mod, '{not json')).status).toBe(400);
   });
 
+  it('records how many transcript lines the sidecar carries, as the session history route lists them for the clip’s span', async () => {
+    const line = (segment: string, startS: number) => ({
+      provider: 'discord', tenant: 'demo', session_id: 'ev-session', segment_id: segment, speaker_id: U1, text: `line ${segment}`,
+      start_ns: String(startS * 1_000_000_000), end_ns: String(startS * 1_000_000_000 + 500_000_000), final: true,
+    });
+    for (const [segment, s] of [['before', 0], ['in-1', 1], ['in-2', 2], ['after', 3]] as const) await server.store.upsertTranscript(line(segment, s));
+    const mod = server.hub.issueSessionToken({ role: 'moderator', tenant: 'demo' }).token;
+    const history = await api('/api/sessions/ev-session/transcripts?from_ns=1000000000&to_ns=3000000000', mod);
+    const { lines } = (await history.json()) as { lines: { segment_id: string }[] };
+    expect(lines.map((l) => l.segment_id)).toEqual(['in-1', 'in-2']);
+    const res = await api('/api/evidence', mod, clip({ session_id: 'ev-session', transcript_lines: lines.length }));
+    expect(res.status).toBe(201);
+    const { audit_id } = (await res.json()) as { audit_id: string };
+    const row = (await server.store.listAudit({ provider: 'discord', tenant: 'demo' })).find((r) => r.id === audit_id)!;
+    expect(row.detail).toMatchObject({ transcript_lines: 2, session_id: 'ev-session' });
+    expect((await api('/api/evidence', mod, clip({ transcript_lines: -1 }))).status).toBe(400);
+  });
+
   it('an owner turns export off for a guild: the route refuses with export_disabled, the change is on record and survives a fresh read', async () => {
     const owner = server.hub.issueSessionToken({ role: 'owner', tenant: 'demo' }).token;
     const mod = server.hub.issueSessionToken({ role: 'moderator', tenant: 'demo' }).token;

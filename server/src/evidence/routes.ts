@@ -2,7 +2,7 @@
  * Evidence clips and the per-guild replay switches (the console exports; the server only records):
  *
  * - `POST /api/evidence` `{ session_id, guild_id, channel_id, user_id, speaker_name, start_ns, end_ns,
- *   utc_start, utc_end, sha256, bytes, format }` → 201 `{ audit_id, seq, exported_by, recorded_at }`:
+ *   utc_start, utc_end, sha256, bytes, format, transcript_lines? }` → 201 `{ audit_id, seq, exported_by, recorded_at }`:
  *   the export goes on the audit log (`evidence.export`, the clip's sha256 in its detail) before the
  *   page offers the file, so a clip can later be checked against the log. The clip itself never
  *   reaches the server.
@@ -40,6 +40,8 @@ const ExportBody = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
     bytes: z.number().int().min(44).max(512 * 1024 * 1024),
     format: z.enum(['wav', 'ogg-opus']),
+    /** How many transcript lines the clip's sidecar carries (on record with the export). */
+    transcript_lines: z.number().int().min(0).max(1000).optional(),
   })
   .refine((b) => BigInt(b.end_ns) > BigInt(b.start_ns), { message: 'end_ns must be after start_ns', path: ['end_ns'] });
 const PolicyBody = z.object({ guild_id: Snowflake, replay: z.boolean(), export: z.boolean() });

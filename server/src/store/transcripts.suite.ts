@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SqlStore } from './sqlStore.ts';
-import type { TranscriptInput } from './transcripts.ts';
+import type { TranscriptInput, TranscriptQuery } from './transcripts.ts';
 import { StoreInputError } from './errors.ts';
 
 const P = 'discord';
@@ -67,6 +67,54 @@ export function runTranscriptSuite(store: () => SqlStore): void {
       expect((await store().listTranscripts({ provider: P, tenant: t, session_id: 's1' })).map((r) => r.segment_id)).toEqual(['early', 'late']);
       expect((await store().listTranscripts({ provider: P, tenant: t, session_id: 's1', speaker_id: 'u2' })).map((r) => r.segment_id)).toEqual(['early']);
       expect(await store().listTranscripts({ provider: P, tenant: t, session_id: 's1', limit: 1 })).toHaveLength(1);
+    });
+
+    it('listTranscripts() orders by the numeric session clock, filters finals and a span, and takes the newest when asked', async () => {
+      const t = 'tr-span';
+      // Starts of different digit counts: a text order would put 10 s before 9 s.
+      await store().upsertTranscript(tr(t, 'a', { start_ns: '9000000000', end_ns: '9500000000' }));
+      await store().upsertTranscript(tr(t, 'b', { start_ns: '10000000000', end_ns: '11000000000' }));
+      await store().upsertTranscript(tr(t, 'c', { start_ns: '12000000000', end_ns: '13000000000', final: false }));
+      await store().upsertTranscript(tr(t, 'd', { start_ns: '14000000000', end_ns: '15000000000' }));
+      const ids = async (q: Partial<TranscriptQuery>) => (await store().listTranscripts({ provider: P, tenant: t, session_id: 's1', ...q })).map((r) => r.segment_id);
+      expect(await ids({})).toEqual(['a', 'b', 'c', 'd']);
+      expect(await ids({ final_only: true })).toEqual(['a', 'b', 'd']);
+      // Overlap with [9.4 s, 10 s): a ends inside it; b starts at its (exclusive) end.
+      expect(await ids({ from_ns: '9400000000', to_ns: '10000000000' })).toEqual(['a']);
+      expect(await ids({ from_ns: '9500000000', to_ns: '10000000001' })).toEqual(['b']);
+      expect(await ids({ from_ns: '10500000000' })).toEqual(['b', 'c', 'd']);
+      expect(await ids({ to_ns: '10000000000' })).toEqual(['a']);
+      expect(await ids({ limit: 2 })).toEqual(['a', 'b']);
+      expect(await ids({ limit: 2, newest: true })).toEqual(['c', 'd']);
+      expect(await ids({ limit: 2, newest: true, final_only: true })).toEqual(['b', 'd']);
+      await expect(store().listTranscripts({ provider: P, tenant: t, session_id: 's1', from_ns: '-1' })).rejects.toThrow(StoreInputError);
+    });
+
+    it('deleteSpeakerTranscripts() limited to sessions removes the user’s rows in those sessions only', async () => {
+      const t = 'tr-del-sessions';
+      await store().upsertTranscript(tr(t, 'a', { speaker_id: 'gone', session_id: 'g1-c1' }));
+      await store().upsertTranscript(tr(t, 'b', { speaker_id: 'gone', session_id: 'g2-c1' }));
+      await store().upsertTranscript(tr(t, 'c', { speaker_id: 'stays', session_id: 'g1-c1' }));
+      expect(await store().deleteSpeakerTranscripts({ provider: P, tenant: t, session_ids: [] }, 'gone')).toBe(0);
+      expect(await store().deleteSpeakerTranscripts({ provider: P, tenant: t, session_ids: ['g1-c1', 'nothing'] }, 'gone')).toBe(1);
+      expect(await store().getTranscript({ provider: P, tenant: t, foreign_id: 'g2-c1:b' })).toBeDefined();
+      expect(await store().getTranscript({ provider: P, tenant: t, foreign_id: 'g1-c1:c' })).toBeDefined();
+    });
+
+    it('recordTranscriptSession() keeps where a session lives, moves a reused id, and lists a guild’s sessions per tenant', async () => {
+      const t = 'tr-sessions';
+      await store().recordTranscriptSession({ provider: P, tenant: t, session_id: 'a', guild_id: 'g1', channel_id: 'c1' });
+      await store().recordTranscriptSession({ provider: P, tenant: t, session_id: 'b', guild_id: 'g1', channel_id: 'c2' });
+      await store().recordTranscriptSession({ provider: P, tenant: t, session_id: 'c', guild_id: 'g2', channel_id: 'c1' });
+      await store().recordTranscriptSession({ provider: P, tenant: `${t}-other`, session_id: 'd', guild_id: 'g1', channel_id: 'c1' });
+      expect(await store().getTranscriptSession({ provider: P, tenant: t, session_id: 'a' })).toMatchObject({ session_id: 'a', guild_id: 'g1', channel_id: 'c1' });
+      expect(await store().getTranscriptSession({ provider: P, tenant: `${t}-other`, session_id: 'a' })).toBeUndefined();
+      expect((await store().listTranscriptSessions({ provider: P, tenant: t, guild_id: 'g1' })).sort()).toEqual(['a', 'b']);
+      expect(await store().listTranscriptSessions({ provider: P, tenant: t, guild_id: 'g1', channel_id: 'c2' })).toEqual(['b']);
+      await store().recordTranscriptSession({ provider: P, tenant: t, session_id: 'a', guild_id: 'g2', channel_id: 'c9' });
+      expect(await store().getTranscriptSession({ provider: P, tenant: t, session_id: 'a' })).toMatchObject({ guild_id: 'g2', channel_id: 'c9' });
+      expect(await store().listTranscriptSessions({ provider: P, tenant: t, guild_id: 'g1' })).toEqual(['b']);
+      await expect(store().recordTranscriptSession({ provider: P, tenant: t, session_id: '', guild_id: 'g1', channel_id: 'c1' })).rejects.toThrow(StoreInputError);
     });
 
     it('deleteSpeakerTranscripts() removes one user’s transcripts in one tenant only', async () => {

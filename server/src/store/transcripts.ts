@@ -57,10 +57,56 @@ export interface TranscriptQuery extends TenantScope {
   speaker_id?: string;
   /** In session-clock order; at most this many (default 500, at most 10,000). */
   limit?: number;
+  /** Final results only (no partial a streaming recogniser may still revise). */
+  final_only?: boolean;
+  /** Only segments overlapping `[from_ns, to_ns)` on the session clock (decimal strings; either end may be open). */
+  from_ns?: string;
+  to_ns?: string;
+  /** The `limit` newest (latest start) instead of the oldest, still listed in session-clock order. */
+  newest?: boolean;
+}
+
+/** Where a voice session lives (migration 010): what guild-limited scope checks compare against. */
+export interface TranscriptSessionInput extends TenantScope {
+  session_id: string;
+  guild_id: string;
+  channel_id: string;
+}
+
+export interface TranscriptSessionRow extends TranscriptSessionInput {
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface TranscriptSessionQuery extends TenantScope {
+  guild_id: string;
+  /** Only this channel's sessions. */
+  channel_id?: string;
+  /** At most this many, most recently seen first (default and maximum 10,000). */
+  limit?: number;
+}
+
+/** Which of a user's transcripts to delete: the whole tenant, or only these sessions (a guild's). */
+export interface SpeakerDeleteScope extends TenantScope {
+  /** Only these sessions (at most 10,000); absent = every session of the tenant. */
+  session_ids?: readonly string[];
 }
 
 const Id = z.string().min(1).max(128).refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
-const QuerySchema = TenantScopeSchema.extend({ session_id: Id, speaker_id: Id.optional(), limit: z.number().int().min(1).max(10_000).default(500) });
+const Ns = z.string().regex(/^(0|[1-9][0-9]{0,18})$/, 'must be nanoseconds as a decimal string');
+const QuerySchema = TenantScopeSchema.extend({
+  session_id: Id,
+  speaker_id: Id.optional(),
+  limit: z.number().int().min(1).max(10_000).default(500),
+  final_only: z.boolean().default(false),
+  from_ns: Ns.optional(),
+  to_ns: Ns.optional(),
+  newest: z.boolean().default(false),
+});
+const DeleteScopeSchema = TenantScopeSchema.extend({ session_ids: z.array(Id).max(10_000).optional() });
+const SessionInputSchema = TenantScopeSchema.extend({ session_id: Id, guild_id: Id, channel_id: Id });
+const SessionKeySchema = TenantScopeSchema.extend({ session_id: Id });
+const SessionQuerySchema = TenantScopeSchema.extend({ guild_id: Id, channel_id: Id.optional(), limit: z.number().int().min(1).max(10_000).default(10_000) });
 const SpeakerSchema = Id;
 const CutoffSchema = Timestamp;
 
@@ -80,12 +126,28 @@ WHERE (EXCLUDED.final OR NOT s.final)
 RETURNING (xmax = 0) AS inserted`;
 const SELECT_FINAL = 'SELECT final FROM transcript_segments WHERE provider = $1 AND tenant = $2 AND foreign_id = $3';
 const SELECT_ONE = `SELECT ${COLUMNS} FROM transcript_segments WHERE provider = $1 AND tenant = $2 AND foreign_id = $3`;
+/** $6 final only; $7/$8 the span a row must overlap (NULL = open); $9 the newest instead of the oldest. */
 const LIST = `
-SELECT ${COLUMNS} FROM transcript_segments
-WHERE provider = $1 AND tenant = $2 AND session_id = $3 AND ($4::text IS NULL OR speaker_id = $4)
-ORDER BY start_ns, foreign_id LIMIT $5`;
-const DELETE_SPEAKER = 'DELETE FROM transcript_segments WHERE provider = $1 AND tenant = $2 AND speaker_id = $3';
+SELECT * FROM (
+  SELECT ${COLUMNS}, start_ns AS sort_ns FROM transcript_segments
+  WHERE provider = $1 AND tenant = $2 AND session_id = $3 AND ($4::text IS NULL OR speaker_id = $4)
+    AND (NOT $6::boolean OR final)
+    AND ($7::bigint IS NULL OR end_ns > $7::bigint OR start_ns >= $7::bigint)
+    AND ($8::bigint IS NULL OR start_ns < $8::bigint)
+  ORDER BY CASE WHEN $9::boolean THEN -start_ns ELSE start_ns END, CASE WHEN $9::boolean THEN foreign_id END DESC, foreign_id
+  LIMIT $5
+) picked ORDER BY sort_ns, foreign_id`;
+const DELETE_SPEAKER = 'DELETE FROM transcript_segments WHERE provider = $1 AND tenant = $2 AND speaker_id = $3 AND ($4::text[] IS NULL OR session_id = ANY($4::text[]))';
 const PURGE_BEFORE = 'DELETE FROM transcript_segments WHERE provider = $1 AND tenant = $2 AND transcribed_at < $3::timestamptz';
+const SESSION_UPSERT = `
+INSERT INTO transcript_sessions AS t (provider, tenant, session_id, guild_id, channel_id) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (provider, tenant, session_id) DO UPDATE SET guild_id = EXCLUDED.guild_id, channel_id = EXCLUDED.channel_id, last_seen = now()`;
+const SESSION_COLUMNS = 'provider, tenant, session_id, guild_id, channel_id, first_seen, last_seen';
+const SESSION_ONE = `SELECT ${SESSION_COLUMNS} FROM transcript_sessions WHERE provider = $1 AND tenant = $2 AND session_id = $3`;
+const SESSIONS_OF = `
+SELECT session_id FROM transcript_sessions
+WHERE provider = $1 AND tenant = $2 AND guild_id = $3 AND ($4::text IS NULL OR channel_id = $4)
+ORDER BY last_seen DESC, session_id LIMIT $5`;
 const TENANTS = 'SELECT DISTINCT provider, tenant FROM transcript_segments ORDER BY provider, tenant LIMIT $1';
 
 function toTranscriptRow(r: Record<string, unknown>): TranscriptRow {
@@ -138,20 +200,47 @@ export class TranscriptIndex {
 
   async listTranscripts(query: TranscriptQuery): Promise<TranscriptRow[]> {
     const q = this.#parse(QuerySchema, query, 'query');
-    const r = await this.#sql.query(LIST, [q.provider, q.tenant, q.session_id, q.speaker_id ?? null, q.limit]);
+    const r = await this.#sql.query(LIST, [
+      q.provider, q.tenant, q.session_id, q.speaker_id ?? null, q.limit, q.final_only, q.from_ns ?? null, q.to_ns ?? null, q.newest,
+    ]);
     return r.rows.map(toTranscriptRow);
   }
 
-  async deleteSpeakerTranscripts(scope: TenantScope, speakerId: string): Promise<number> {
-    const s = this.#parse(TenantScopeSchema, scope, 'scope');
+  async deleteSpeakerTranscripts(scope: SpeakerDeleteScope, speakerId: string): Promise<number> {
+    const s = this.#parse(DeleteScopeSchema, scope, 'scope');
     const u = this.#parse(SpeakerSchema, speakerId, 'speakerId');
-    return (await this.#sql.query(DELETE_SPEAKER, [s.provider, s.tenant, u])).rowCount;
+    if (s.session_ids?.length === 0) return 0;
+    return (await this.#sql.query(DELETE_SPEAKER, [s.provider, s.tenant, u, s.session_ids ?? null])).rowCount;
   }
 
   async purgeTranscriptsBefore(scope: TenantScope, cutoff: Date | string): Promise<number> {
     const s = this.#parse(TenantScopeSchema, scope, 'scope');
     const c = this.#parse(CutoffSchema, cutoff, 'cutoff');
     return (await this.#sql.query(PURGE_BEFORE, [s.provider, s.tenant, c])).rowCount;
+  }
+
+  /** Records (or moves) where a voice session lives. */
+  async recordTranscriptSession(input: TranscriptSessionInput): Promise<void> {
+    const s = this.#parse(SessionInputSchema, input, 'session');
+    await this.#sql.query(SESSION_UPSERT, [s.provider, s.tenant, s.session_id, s.guild_id, s.channel_id]);
+  }
+
+  async getTranscriptSession(key: TenantScope & { session_id: string }): Promise<TranscriptSessionRow | undefined> {
+    const k = this.#parse(SessionKeySchema, key, 'key');
+    const r = await this.#sql.query(SESSION_ONE, [k.provider, k.tenant, k.session_id]);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    return {
+      provider: String(row.provider), tenant: String(row.tenant), session_id: String(row.session_id), guild_id: String(row.guild_id),
+      channel_id: String(row.channel_id), first_seen: toIso(row.first_seen), last_seen: toIso(row.last_seen),
+    };
+  }
+
+  /** The recorded sessions of a guild (and channel), most recently seen first. */
+  async listTranscriptSessions(query: TranscriptSessionQuery): Promise<string[]> {
+    const q = this.#parse(SessionQuerySchema, query, 'query');
+    const r = await this.#sql.query<{ session_id: string }>(SESSIONS_OF, [q.provider, q.tenant, q.guild_id, q.channel_id ?? null, q.limit]);
+    return r.rows.map((row) => String(row.session_id));
   }
 
   async transcriptTenants(limit = 10_000): Promise<TenantScope[]> {
