@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BusClient, makeEnvelope, type Envelope } from '@promethean/shared';
-import { encodeWavS16, parseStandinFlags, startStandin, type Standin, type VoiceServerExtension } from '@promethean/standin';
+import { encodeWavS16, parseStandinFlags, startStandin, type Standin, type StandinOptions, type VoiceServerExtension } from '@promethean/standin';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -29,6 +29,13 @@ export interface StackOptions {
   extensions?: VoiceServerExtension[];
   /** Extra `promethean start` flags. */
   startArgs?: string[];
+  /**
+   * Stand-in options over those the speaker flags give: e.g. `recordDir`, or `speakers: []` and
+   * `autoplay: false` for a channel the test fills itself (`standin.speakers.join()`).
+   */
+  standin?: Partial<StandinOptions>;
+  /** Runs once the stand-in is up, before `promethean start` (e.g. to write config that names its guild). */
+  beforeStart?: (standin: Standin) => Promise<void> | void;
 }
 
 export interface Stack {
@@ -68,8 +75,15 @@ export function nextEnvelope(bus: BusClient, pattern: string, accept: (e: Envelo
 export async function startStack(options: StackOptions): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'promethean-e2e-'));
   const flags = parseStandinFlags(Object.entries(options.speakers).flatMap(([name, file]) => ['--speaker', `${name}=${file}`]));
-  const standin = await startStandin({ ...flags.options, dataDir: join(dir, 'standin'), extensions: options.extensions ?? [], log: () => undefined });
+  const standin = await startStandin({ ...flags.options, dataDir: join(dir, 'standin'), extensions: options.extensions ?? [], log: () => undefined, ...options.standin });
   const dataDir = join(dir, 'data');
+  try {
+    await options.beforeStart?.(standin);
+  } catch (error) {
+    await standin.close();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   // The bot token variable providers.yml names (read from the file: no test names it).
   const variable = /bot_token: \$\{([A-Z_]+)\}/.exec(await readFile(join(PROJECT_ROOT, 'providers.yml'), 'utf8'))![1]!;
   const env: NodeJS.ProcessEnv = {

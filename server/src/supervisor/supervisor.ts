@@ -9,12 +9,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BusClient, PrometheanError, type ProviderRegistry } from '@promethean/shared';
+import { BusClient, PrometheanError, makeEnvelope, voicePayloads, type Envelope, type ProviderRegistry } from '@promethean/shared';
 import { AgentRuntime, agentBusFrom, loadManifest } from '@promethean/shared/node';
 import { issueAgentKey } from '../hub/agent-keys.ts';
 import { SupervisedChild, type ChildHealth, type ChildMessage, type ChildSpec, type SupervisedChildOptions } from './child.ts';
 import { loadProvidersForStart, settingsEnv } from './providers.ts';
 import { joinWhenReady } from './join.ts';
+import { writeStandinVoiceBrain } from './standin-brain.ts';
 import { issueTextAccessKeys, textAccessAgents, textAccessSpec, writeRestProxyKey, type TextAccessAgent } from './text-access.ts';
 import { ensureConsoleBuilt } from '../web/build.ts';
 import { defaultLocalSpeechServerOptions } from '../speech/local-server.ts';
@@ -97,6 +98,14 @@ export interface StandinReady {
   speakers: string[];
 }
 
+/** The demo asker's question ("Hey Promethean, what colour is the sky?"), said now and then in the stand-in. */
+const DEMO_ASKER = 'test/fixtures/audio/dana_question_22k.wav';
+/** Seconds the demo's fixture speakers pause between passes while live transcription runs. */
+const DEMO_PAUSE_S = 8;
+
+/** Most voice sessions the supervisor remembers to announce again to a (re)started worker. */
+const MAX_KNOWN_SESSIONS = 1024;
+
 /** Variables that point access agents at a Discord-compatible endpoint; passed to access agents only. */
 const DISCORD_ENDPOINT_VARS = ['DISCORD_API_BASE', 'DISCORD_CDN_BASE', 'NODE_EXTRA_CA_CERTS'] as const;
 
@@ -119,6 +128,15 @@ export class Supervisor {
   /** The proxy client key file (`<data dir>/keys/rest-proxy.key`). */
   restProxyKeyFile: string | undefined;
   #textAgents: TextAccessAgent[] = [];
+  /** cephalon-voice's file when the stand-in runs: cephalon.yml plus the stand-in's guild turned on. */
+  #standinVoiceBrain: string | undefined;
+  /**
+   * Voice sessions the voice access agent reported connected (at most {@link MAX_KNOWN_SESSIONS}),
+   * announced again whenever a worker (re)starts: a worker learns a session's guild only from
+   * `voice.state.connected`, and the speech workers start once the speech server is up, often
+   * after the join.
+   */
+  readonly #connectedSessions = new Map<string, { provider: string; tenant: string; guild_id: string; channel_id: string; session_id: string }>();
 
   constructor(options: Partial<SupervisorOptions> & Pick<SupervisorOptions, 'projectRoot' | 'dataDir' | 'providersFile' | 'env'>) {
     this.options = { ...defaultSupervisorOptions, ...options };
@@ -143,9 +161,6 @@ export class Supervisor {
       const models = modelCacheDir(o.env);
       if (existsSync(onnxPath(models))) await this.#startWorker('message-embedder', join(o.projectRoot, 'server/src/workers/embedder/main.ts'), { PROMETHEAN_MODELS_DIR: models });
       else o.log(`embedder: all-MiniLM-L6-v2 is not installed in ${models} (bash scripts/install-models.sh) — semantic search off`);
-      if (o.speech) this.#startSpeech();
-      else o.log('speech: off (--no-speech): no live transcripts, spoken replies or bot brains');
-
       const endpoint: Record<string, string> = {};
       for (const name of DISCORD_ENDPOINT_VARS) if (o.env[name]) endpoint[name] = o.env[name]!;
       if (missingCredentials.length > 0) {
@@ -155,6 +170,9 @@ export class Supervisor {
         endpoint.DISCORD_CDN_BASE = standin.cdn_base;
         endpoint.NODE_EXTRA_CA_CERTS = standin.cert_path;
       }
+      // After the stand-in: cephalon-voice's file then turns on the stand-in's guild (standin-brain.ts).
+      if (o.speech) this.#startSpeech();
+      else o.log('speech: off (--no-speech): no live transcripts, spoken replies or bot brains');
       if (o.bridge) await this.#startBridge(registry, missingCredentials.length > 0, endpoint);
       await this.#startTextAccess(missingCredentials.length > 0, endpoint, settingsEnv(await readFile(o.providersFile, 'utf8'), registry, o.env));
       this.#startHealth();
@@ -265,6 +283,27 @@ export class Supervisor {
     const key = (await readFile(this.#keys.get('supervisor')!, 'utf8')).trim();
     this.#bus = new BusClient({ url: server.hub_url, token: key });
     await this.#bus.connect();
+    await this.#bus.subscribe('promethean.p.*.t.*.voice.state.connected', (env) => this.#trackSession(env)).ready;
+  }
+
+  #trackSession(env: Envelope): void {
+    const r = voicePayloads['voice.state.connected'].safeParse(env.payload);
+    if (!r.success) return; // the hub checked the schema; nothing to remember from anything else
+    const key = `${env.provider}/${env.tenant}/${r.data.session_id}`;
+    this.#connectedSessions.delete(key);
+    if (r.data.status !== 'connected') return;
+    if (this.#connectedSessions.size >= MAX_KNOWN_SESSIONS) this.#connectedSessions.delete(this.#connectedSessions.keys().next().value!);
+    this.#connectedSessions.set(key, { provider: env.provider, tenant: env.tenant, guild_id: r.data.guild_id, channel_id: r.data.channel_id, session_id: r.data.session_id });
+  }
+
+  /**
+   * Asks the voice access agent to announce its connected sessions again: a join of a session it
+   * holds connected only re-publishes `voice.state.connected` (and the member list).
+   */
+  #announceSessions(): void {
+    for (const s of this.#connectedSessions.values()) {
+      this.#bus?.publish(makeEnvelope('voice.control.join', { guild_id: s.guild_id, channel_id: s.channel_id, session_id: s.session_id, prefer_opus: true, self_mute: false, self_deaf: false }, { src: 'supervisor', provider: s.provider, tenant: s.tenant }));
+    }
   }
 
   async #startWorker(name: string, script: string, extraEnv: Record<string, string> = {}): Promise<void> {
@@ -278,6 +317,8 @@ export class Supervisor {
       env: { PROMETHEAN_HUB_URL: server.hub_url, PROMETHEAN_AGENT_TOKEN_FILE: this.#keys.get(name) ?? server.key_file, ...extraEnv },
       cwd: o.projectRoot,
     });
+    // ready = subscribed: a worker started (or restarted) after a join learns the sessions now
+    child.on('ready', () => this.#announceSessions());
     await child.start();
     o.log(`worker: ${name} (pid ${child.pid})`);
   }
@@ -308,7 +349,7 @@ export class Supervisor {
         ['tts', speechEnv],
         // the text brain: replies only in guilds cephalon.yml turns on
         // the voice brain: answers spoken questions addressed to the bot where cephalon.yml turns it on
-        ['cephalon-voice', { ...speechEnv, ...(existsSync(cephalon) ? { PROMETHEAN_CEPHALON_FILE: cephalon } : {}) }],
+        ['cephalon-voice', { ...speechEnv, ...(this.#standinVoiceBrain ? { PROMETHEAN_CEPHALON_FILE: this.#standinVoiceBrain } : existsSync(cephalon) ? { PROMETHEAN_CEPHALON_FILE: cephalon } : {}) }],
         ['cephalon-social', { ...speechEnv, ...(existsSync(cephalon) ? { PROMETHEAN_CEPHALON_FILE: cephalon } : {}), ...(o.env.DATABASE_URL ? { DATABASE_URL: o.env.DATABASE_URL } : {}) }],
       ];
       for (const [name, env] of workers) {
@@ -321,8 +362,16 @@ export class Supervisor {
 
   async #startStandin(): Promise<StandinReady> {
     const o = this.options;
+    // the speech server will run (#startSpeech): the asker and the voice brain are useful only then
+    const speech = o.speech && existsSync(join(o.env.PROMETHEAN_SPEECH_VENV ?? defaultLocalSpeechServerOptions.venv, 'bin', 'python'));
     const args = [
       ...o.standinSpeakers.flatMap((s) => ['--speaker', s]),
+      // the demo: beside the speakers, one asks the bot a question now and then (the voice brain answers)
+      ...(speech && existsSync(join(o.projectRoot, DEMO_ASKER)) ? ['--ask', `dana=${join(o.projectRoot, DEMO_ASKER)}`] : []),
+      // With live transcription on, the fixture speakers pause between passes so that one small
+      // recogniser on a 2-core machine keeps up with them (and the asker's question is not dropped
+      // from its queue behind a backlog); without speech they loop almost back to back.
+      ...(speech ? ['--pause-s', String(DEMO_PAUSE_S)] : []),
       ...(o.standinDave ? [] : ['--no-dave']),
       '--data-dir',
       join(o.dataDir, 'standin'),
@@ -333,6 +382,16 @@ export class Supervisor {
     this.standin = ready;
     child.update({ args: [...args, '--port', String(ready.port)] });
     o.log(`standin: ${ready.rest_api} — guild ${ready.guild_id}, voice channel ${ready.voice_channel_id}, speakers ${ready.speakers.join(', ')}`);
+    const tenant = this.registry?.tenants.find((t) => t.provider === 'discord');
+    if (speech && tenant) {
+      const source = join(dirname(o.providersFile), 'cephalon.yml');
+      try {
+        this.#standinVoiceBrain = await writeStandinVoiceBrain({ source, target: join(o.dataDir, 'cephalon-standin.yml'), tenant: tenant.id, guildId: ready.guild_id });
+        o.log(`voice brain: on in the stand-in's guild ${ready.guild_id} (${this.#standinVoiceBrain}); other guilds as cephalon.yml says`);
+      } catch (error) {
+        o.log(`voice brain: not turned on for the stand-in: ${(error as Error).message}`);
+      }
+    }
     return ready;
   }
 

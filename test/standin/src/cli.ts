@@ -10,7 +10,10 @@ import { PrometheanError } from '@promethean/shared';
 import type { SpeakerSpec } from './speakers/manager.ts';
 import type { VoiceServerExtension } from './voice/extension.ts';
 
-export const STANDIN_USAGE = `Usage: promethean standin [--speaker NAME=FILE.wav ...] [--loss 0.05] [--jitter-ms 40] [--record DIR] [--port N] [--no-dave]
+/** Seconds between an `--ask` speaker's passes unless `--ask-every` says otherwise. */
+export const DEFAULT_ASK_EVERY_S = 45;
+
+export const STANDIN_USAGE = `Usage: promethean standin [--speaker NAME=FILE.wav ...] [--ask NAME=FILE.wav [--ask-every S]] [--pause-s S] [--loss 0.05] [--jitter-ms 40] [--record DIR] [--port N] [--no-dave]
 
 Runs a local Discord (REST, gateway, voice WebSocket over TLS, UDP) that any bot token can log in to.
 Once ready it prints its REST base URL and CDN base URL (for new Client({ rest: { api, cdn } })) and
@@ -18,6 +21,10 @@ the certificate path a client must trust (NODE_EXTRA_CA_CERTS). With no --speake
 
 Options:
   --speaker NAME=FILE.wav  a simulated speaker playing a WAV (any rate, mono or stereo); repeatable
+  --ask NAME=FILE.wav      one more simulated speaker who says FILE now and then (a question for the
+                           bot), beside the --speaker ones or the fixtures; repeatable
+  --ask-every <s>          seconds between an --ask speaker's passes (5..3600, default ${DEFAULT_ASK_EVERY_S})
+  --pause-s <s>            seconds between the other speakers' looped passes (0..3600, default 1.5)
   --loss <0..1>            fraction of packets each speaker drops
   --jitter-ms <ms>         random extra send delay per packet (0..10000)
   --reorder <0..1>         fraction of packets held back so later ones overtake them
@@ -67,6 +74,9 @@ export function parseStandinFlags(argv: string[]) {
       allowNegative: true,
       options: {
         speaker: { type: 'string', multiple: true },
+        ask: { type: 'string', multiple: true },
+        'ask-every': { type: 'string' },
+        'pause-s': { type: 'string' },
         loss: { type: 'string' },
         'jitter-ms': { type: 'string' },
         reorder: { type: 'string' },
@@ -94,6 +104,17 @@ export function parseStandinFlags(argv: string[]) {
     speakers.push({ name, file });
   }
   if (speakers.length === 0) speakers.push(...fixtureSpeakers());
+  const askEveryS = num('ask-every', v['ask-every'], 5, 3600) ?? DEFAULT_ASK_EVERY_S;
+  for (const s of v.ask ?? []) {
+    const eq = s.indexOf('=');
+    if (eq <= 0 || eq === s.length - 1) badFlag(`--ask must be NAME=FILE.wav, got "${s}"`);
+    const name = s.slice(0, eq);
+    const file = s.slice(eq + 1);
+    if (!existsSync(file)) badFlag(`--ask ${name}: file not found: ${file}`);
+    if (speakers.some((x) => x.name === name)) badFlag(`--ask ${name}: the name is taken by another speaker`);
+    speakers.push({ name, file, pauseMs: askEveryS * 1000 });
+  }
+  const pauseS = num('pause-s', v['pause-s'], 0, 3600);
   const loss = num('loss', v.loss, 0, 1);
   const jitterMs = num('jitter-ms', v['jitter-ms'], 0, 10_000);
   const reorder = num('reorder', v.reorder, 0, 1);
@@ -110,6 +131,7 @@ export function parseStandinFlags(argv: string[]) {
       recordDir: v.record,
       autoplay: true,
       loop: v.once !== true,
+      ...(pauseS !== undefined ? { loopPauseMs: Math.round(pauseS * 1000) } : {}),
     },
   };
 }

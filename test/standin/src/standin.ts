@@ -162,7 +162,7 @@ export async function startStandin(input: Partial<StandinOptions> & { text?: Par
     await standin.close();
     throw error;
   }
-  if (options.autoplay) for (const s of speakers.list()) void speakers.play(s.name, { loop: options.loop, pauseMs: options.loopPauseMs });
+  if (options.autoplay) for (const s of speakers.list()) void speakers.play(s.name, { loop: options.loop, pauseMs: options.speakers.find((x) => x.name === s.name)?.pauseMs ?? options.loopPauseMs });
   // The demo world (`promethean standin`, and `promethean start` without a token, autoplay): #general
   // has some history to backfill, and simulated authors post there live.
   if (options.autoplay) {

@@ -71,6 +71,17 @@ export class Recorder {
     return [...this.#tracks].map(([userId, t]) => ({ userId, label: t.label, frames: t.frames, decodeErrors: t.decodeErrors, seconds: t.length / 48_000 }));
   }
 
+  /**
+   * What one participant's track holds so far, from its first frame on (a copy: 48 kHz stereo s16
+   * interleaved), while the stand-in runs; undefined when that participant sent nothing yet.
+   * `startSample` is where it begins on the stand-in clock (samples per channel), as in the WAV.
+   */
+  snapshot(userId: string): { label: string; frames: number; startSample: number; pcm: Int16Array } | undefined {
+    const t = this.#tracks.get(userId);
+    if (!t) return undefined;
+    return { label: t.label, frames: t.frames, startSample: t.anchor, pcm: t.pcm.slice(t.anchor * 2, Math.max(t.anchor, t.length) * 2) };
+  }
+
   /** Writes `<label>-<userId>.wav` per participant; returns the paths. Idempotent. */
   close(): string[] {
     if (this.#closed) return [];

@@ -32,6 +32,11 @@ export interface SpeakerSpec extends SpeakerProfile {
   impairment?: Partial<ImpairmentOptions>;
   /** Voice flags on joining (default all false). */
   voice?: VoiceFlags;
+  /**
+   * With the stand-in's autoplay: pause between this speaker's looped passes, ms, instead of the
+   * stand-in's `loopPauseMs` (a speaker who speaks now and then, such as the demo's asker).
+   */
+  pauseMs?: number;
 }
 
 export interface SpeakerInfo {
@@ -103,6 +108,7 @@ export class SpeakerManager extends EventEmitter<SpeakerManagerEvents> {
     if (!spec.name || this.#speakers.has(spec.name)) throw new StandinConfigError(`speaker name "${spec.name}" is empty or taken`, { path: 'speakers.name' });
     const problem = impairmentProblem(spec.impairment ?? {}, `speakers.${spec.name}.impairment`);
     if (problem) throw new StandinConfigError(problem);
+    if (spec.pauseMs !== undefined && !(spec.pauseMs >= 0 && spec.pauseMs <= 3_600_000)) throw new StandinConfigError(`speaker "${spec.name}": pauseMs must be within 0..3600000`, { path: 'speakers.pauseMs' });
     const audio = spec.audio ?? (spec.file ? readWavFile(spec.file) : undefined);
     if (!audio) throw new StandinConfigError(`speaker "${spec.name}" needs a file or audio`, { path: 'speakers.file' });
     const { world, voice, prng } = this.#deps;
