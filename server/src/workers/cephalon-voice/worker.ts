@@ -40,6 +40,8 @@ interface Session {
   guildId: string | undefined;
   lines: string[];
   lastReplyAt: number;
+  /** Display names from the session's last `voice.members` snapshot (at most 1,000, the schema's cap). */
+  names: Map<string, string>;
 }
 
 interface Question {
@@ -47,6 +49,8 @@ interface Question {
   t: PayloadOf<'duck.transcript.segment'>;
   guildId: string;
   context: string[];
+  /** Who asked, as the prompt names them. */
+  asker: string;
 }
 
 const SYSTEM = 'You are Promethean, a bot listening in a Discord voice channel. Answer the question addressed to you in one short sentence that can be spoken aloud.';
@@ -77,6 +81,7 @@ export class CephalonVoice {
 
   start(): void {
     this.#runtime.subscribe('promethean.p.*.t.*.voice.state.connected', (env) => this.onState(env));
+    this.#runtime.subscribe('promethean.p.*.t.*.voice.members', (env) => this.onMembers(env));
     this.#runtime.subscribe('promethean.p.*.t.*.duck.transcript.segment', (env) => this.onTranscript(env));
     this.toggles.start();
   }
@@ -97,12 +102,26 @@ export class CephalonVoice {
     this.#session(env, p.session_id).guildId = p.guild_id;
   }
 
+  /** Who is in the channel: the prompt names speakers by display name, never by user id (a small model reads ids aloud). */
+  onMembers(env: Envelope): void {
+    const p = parse(voicePayloads['voice.members'], env, 'voice.members');
+    const s = this.#session(env, p.session_id);
+    s.guildId ??= p.guild_id;
+    s.names = new Map(p.members.map((m) => [m.user_id, m.display_name]));
+  }
+
+  /** The speaker as the prompt names them: their display name, or "someone" while the roster has not named them. */
+  #speakerName(s: Session, userId: string): string {
+    const name = s.names.get(userId);
+    return name === undefined || name === userId ? 'someone' : name;
+  }
+
   onTranscript(env: Envelope): void {
     const t = parse(transcriptPayloads['duck.transcript.segment'], env, 'duck.transcript.segment');
     if (!t.final || t.text.trim() === '') return;
     const s = this.#session(env, t.session_id);
     const context = s.lines.slice(-this.#policy.config.context_lines);
-    s.lines.push(`${t.speaker}: ${t.text.trim()}`);
+    s.lines.push(`${this.#speakerName(s, t.speaker)}: ${t.text.trim()}`);
     if (s.lines.length > 50) s.lines.splice(0, s.lines.length - 50);
     if (!this.#policy.addressed(env.provider, env.tenant, t.text)) return;
     this.#runtime.count('cephalon.addressed');
@@ -116,7 +135,7 @@ export class CephalonVoice {
       return;
     }
     s.lastReplyAt = now;
-    this.#queue.push({ env, t, guildId: s.guildId, context });
+    this.#queue.push({ env, t, guildId: s.guildId, context, asker: this.#speakerName(s, t.speaker) });
     while (this.#queue.length > this.options.maxQueued) {
       this.#queue.shift();
       this.#runtime.count('cephalon.dropped');
@@ -129,7 +148,7 @@ export class CephalonVoice {
     let s = this.#sessions.get(key);
     if (!s) {
       if (this.#sessions.size >= this.options.maxSessions) this.#sessions.delete(this.#sessions.keys().next().value!);
-      s = { guildId: undefined, lines: [], lastReplyAt: Number.NEGATIVE_INFINITY };
+      s = { guildId: undefined, lines: [], lastReplyAt: Number.NEGATIVE_INFINITY, names: new Map() };
       this.#sessions.set(key, s);
     }
     return s;
@@ -150,11 +169,11 @@ export class CephalonVoice {
     }
   }
 
-  async #answer({ env, t, guildId, context }: Question): Promise<void> {
+  async #answer({ env, t, guildId, context, asker }: Question): Promise<void> {
     const c = this.#policy.config;
     const t0 = this.options.now();
     const llm = this.#llmFor({ provider: env.provider, tenant: env.tenant, guildId });
-    const user = [...(context.length > 0 ? ['Recent conversation:', ...context, ''] : []), `Question from ${t.speaker}: ${t.text.trim()}`].join('\n');
+    const user = [...(context.length > 0 ? ['Recent conversation:', ...context, ''] : []), `Question from ${asker}: ${t.text.trim()}`].join('\n');
     const out = await llm.complete({ messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: user }], temperature: 0, maxTokens: c.max_tokens });
     if (this.#stopped) return;
     // The output filter: one line of plain text, capped.
