@@ -14,6 +14,7 @@ import type { VoiceMemberSource } from './members/source.ts';
 import { ListenerAnnouncer, type ListenerAnnouncerOptions, type PresenceSink } from './presence/listener-announcer.ts';
 import type { OpusRelay } from './receive/relay.ts';
 import { RelayAnnouncer, type RelayAnnouncerOptions } from './relay/announcer.ts';
+import { RelayAnchorAnnouncer } from './relay/anchor-announcer.ts';
 import type { RtpStreamEvent, SessionRelay } from './relay/index.ts';
 import { PcmDemand } from './session/pcm-demand.ts';
 import { PcmFrameEncoder } from './session/pcm-frame-encoder.ts';
@@ -102,6 +103,8 @@ export class VoiceAccessAgent {
   private membersPublisher: VoiceMembersPublisher | undefined;
   private announcer: ListenerAnnouncer | undefined;
   private relayAnnouncer: RelayAnnouncer | undefined;
+  /** `voice.relay.anchor`: the relayed streams' RTP timestamps on the PCM frames' clock. */
+  private relayAnchors: RelayAnchorAnnouncer | undefined;
   private readonly sessionRelays = new Map<string, SessionRelay>();
   /** Leases on decoded PCM (`voice.audio.pcm.demand`). */
   readonly demand = new PcmDemand();
@@ -134,6 +137,10 @@ export class VoiceAccessAgent {
     if (this.options.sfuRelay) {
       this.relayAnnouncer = new RelayAnnouncer((p) => this.runtime.publish('voice.relay.streams', p, this.route()), this.options.relayAnnouncer);
       this.relayAnnouncer.onError = () => this.runtime.count('relay_announce_errors');
+      this.relayAnchors = new RelayAnchorAnnouncer(
+        (sessionId, userId, inSsrc, inTs) => this.sessionRelays.get(sessionId)?.outgoing(userId, inSsrc, inTs),
+        (p) => this.runtime.publish('voice.relay.anchor', p, this.route()),
+      );
     }
   }
 
@@ -215,6 +222,16 @@ export class VoiceAccessAgent {
    * else through the runtime's publish (makeEnvelope + encodeFrame).
    */
   private pcmSend(sessionId: string): PcmSend {
+    const send = this.pcmSendBus(sessionId);
+    const anchors = this.relayAnchors;
+    if (!anchors) return send;
+    return (payload, pcm) => {
+      send(payload, pcm);
+      anchors.frame({ sessionId, userId: payload.user_id, inSsrc: payload.rtp.ssrc, inTimestamp: payload.rtp.timestamp, tsMonotonicNs: BigInt(payload.ts_monotonic_ns) });
+    };
+  }
+
+  private pcmSendBus(sessionId: string): PcmSend {
     const rt = this.runtime;
     const bus = rt.options.bus;
     if (!bus.publishEncoded || rt.state === 'STOPPED') return (payload, pcm) => rt.publish('voice.audio.pcm', payload, { ...this.route(), attachments: [pcm] });
@@ -287,6 +304,7 @@ export class VoiceAccessAgent {
     this.sessionRelays.get(s.ids.sessionId)?.close();
     this.sessionRelays.delete(s.ids.sessionId);
     this.relayAnnouncer?.untrack(s.ids.sessionId);
+    this.relayAnchors?.forgetSession(s.ids.sessionId);
     this.publishState(s);
     this.sessions.delete(s.ids.sessionId);
     this.membersPublisher?.untrack(s.ids.sessionId);

@@ -7,10 +7,12 @@
 import { effect } from '@preact/signals';
 import { ApiError, errorMessage } from './errors.ts';
 import { AnalysisHost, VIEW_COLUMNS } from './dsp/analysis.ts';
+import { DspRunner, dspOffloadEnabled, segmentClock } from './dsp/offload.ts';
 import type { BrowserSegment, Peek, AnalysisStats } from './dsp/analysis-protocol.ts';
 import type { AudioGraph } from './media/audio-graph.ts';
 import type { Listener } from './media/listener.ts';
 import type { BusConnection } from './net/bus.ts';
+import { VoiceRelayAnchor } from '@promethean/shared';
 import { requestJson, type FetchLike } from './net/http.ts';
 import { captureSupported, ReplayCapture } from './replay/capture.ts';
 import { decodeClip } from './replay/decode.ts';
@@ -41,7 +43,7 @@ export interface AnalysisTestHooks {
   segments(userId: string): BrowserSegment[];
   lastExport(): EvidenceSidecar | null;
   /** Why capture is off (null when on) and how many speakers' receivers it holds. */
-  diag(): Promise<{ unsupported: string | null; receivers: number; capture: unknown }>;
+  diag(): Promise<{ unsupported: string | null; receivers: number; capture: unknown; bad_anchors: number }>;
 }
 
 export function createAnalysis(deps: AnalysisDeps): AnalysisModel & { hooks: AnalysisTestHooks; attachReceiver: (userId: string, mid: string, receiver: RTCRtpReceiver) => void } {
@@ -77,38 +79,70 @@ export function createAnalysis(deps: AnalysisDeps): AnalysisModel & { hooks: Ana
     publishSegment(seg);
   });
 
-  /** The `dsp:` grants this session holds (stream keys `session/user`); granted by the offload scheduler. */
-  const grants = new Set<string>();
+  /** This tab as a DSP runner: it takes `dsp:` leases from the offload scheduler and publishes those streams' segments. */
+  const runner = new DspRunner();
+  let sid: string | null = null;
+  let asking = false;
+  const bindRunner = (): void => {
+    const auth = cs.auth.peek();
+    if (auth.kind !== 'signed-in') return runner.bind(undefined, null, null);
+    if (sid === null && !asking) {
+      asking = true;
+      requestJson<{ sid?: unknown }>(deps.fetch, '/api/me').then(
+        (me) => ((sid = typeof me?.sid === 'string' ? me.sid : null), (asking = false), bindRunner()),
+        () => (asking = false),
+      );
+    }
+    runner.bind(deps.bus(), sid, auth.session.tenant);
+  };
+  // Opt-in (dspOffloadEnabled says why): `?dsp-offload` in the address, or `promethean.dsp-offload` =
+  // `on` in local storage. The runner then offers capacity only while this tab's session clock runs on
+  // the relay's anchors, so its segment times are on the bridge's clock that the STT worker cuts audio by.
+  if (dspOffloadEnabled(location.search, localStorage.getItem('promethean.dsp-offload'))) {
+    setInterval(bindRunner, 1000);
+    addEventListener('pagehide', () => runner.leave());
+  }
   function publishSegment(seg: BrowserSegment): void {
     const l = cs.listener.peek();
-    const auth = cs.auth.peek();
-    if (l.status === 'idle' || auth.kind !== 'signed-in' || seg.ts_start_ns === null || seg.ts_end_ns === null) return;
-    if (!grants.has(`${l.session_id}/${seg.user_id}`)) return; // no grant: shown here only
-    const ok = deps.bus()?.publish({
-      intent: 'voice.audio.segment',
-      provider: 'discord',
-      tenant: auth.session.tenant ?? '',
-      payload: {
-        session_id: l.session_id,
-        user_id: seg.user_id,
-        segment_id: `${l.session_id}:${seg.user_id}:${seg.ts_start_ns}`,
-        ts_start_ns: seg.ts_start_ns,
-        ts_end_ns: seg.ts_end_ns,
-        energy_rms: seg.energy_rms,
-        snr: seg.snr,
-        vad: { model: 'silero_vad_v5', threshold: seg.threshold },
-      },
-    });
-    if (ok) a.published.value++;
+    if (l.status === 'idle') return;
+    const clock = segmentClock(a.capture.peek().find((x) => x.user_id === seg.user_id), seg);
+    if (runner.publish(l.session_id, seg, clock)) a.published.value++; // no lease: shown here only
   }
+
+  // The relay's clock anchors (`voice.relay.anchor`) for the speakers of the session listened to:
+  // they put the capture worker's session clock, and so replay, evidence and VAD segment times, on
+  // the bridge's clock (docs/dsp.md "The browser's session clock").
+  let anchorBus: BusConnection | undefined;
+  let anchorOff: (() => void) | undefined;
+  let badAnchors = 0;
+  const bindAnchors = (): void => {
+    const b = deps.bus();
+    const auth = cs.auth.peek();
+    if (b === anchorBus || auth.kind !== 'signed-in') return;
+    anchorOff?.();
+    anchorOff = undefined;
+    anchorBus = b;
+    if (!b) return;
+    b.subscribe(`promethean.p.*.t.${auth.session.tenant ?? '*'}.voice.relay.anchor`);
+    anchorOff = b.on('envelope', (env) => {
+      if (env.intent !== 'voice.relay.anchor' || !capture) return;
+      const parsed = VoiceRelayAnchor.safeParse(env.payload);
+      if (!parsed.success) return void badAnchors++;
+      const l = cs.listener.peek();
+      if (l.status === 'idle' || l.session_id !== parsed.data.session_id) return;
+      void capture.relayAnchor(parsed.data.user_id, parsed.data.rtp_timestamp, BigInt(parsed.data.ts_monotonic_ns)).catch(() => undefined);
+    });
+  };
 
   // Capture stats and the clock pairs, once a second.
   setInterval(() => {
     if (!capture) return;
+    bindAnchors();
     capture.stats().then(
       (stats) => {
         a.capture.value = stats;
         host.updateClocks(stats, receivers);
+        runner.setRelayClock(stats.some((x) => x.clock === 'relay'));
       },
       () => undefined,
     );
@@ -261,7 +295,7 @@ export function createAnalysis(deps: AnalysisDeps): AnalysisModel & { hooks: Ana
       capture: () => a.capture.peek(),
       segments: (u) => a.segments.peek()[u] ?? [],
       lastExport: () => lastExport,
-      diag: async () => ({ unsupported: a.unsupported.peek(), receivers: receivers.size, capture: await capture?.diag() }),
+      diag: async () => ({ unsupported: a.unsupported.peek(), receivers: receivers.size, capture: await capture?.diag(), bad_anchors: badAnchors }),
     },
   };
 }

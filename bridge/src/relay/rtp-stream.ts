@@ -44,6 +44,10 @@ export interface RewrittenHeader {
 const u16 = (n: number): number => n & 0xffff;
 const u32 = (n: number): number => n >>> 0;
 /** Signed distance from `from` to `to` on the 16-bit circle, in [-32768, 32767]. */
+/** Signed distance between two 32-bit RTP timestamps. */
+const tsDelta = (to: number, from: number): number => ((to - from) | 0);
+/** Timestamp mappings (talk-spurts) remembered for {@link RtpStreamRewriter.outgoingTimestamp}. */
+const MAPPINGS_KEPT = 16;
 const seqDelta = (to: number, from: number): number => ((to - from + 0x8000) & 0xffff) - 0x8000;
 
 export class RtpStreamRewriter {
@@ -58,6 +62,12 @@ export class RtpStreamRewriter {
   #lastOutSeq = 0;
   #lastOutTs = 0;
   #lastArrivalNs = 0n;
+  /**
+   * The timestamp mappings in force recently, newest last: from input timestamp `fromTs` of `inSsrc`
+   * on, out = in + `tsOffset`. The PCM branch releases a frame after the relay sent it (the playout
+   * delay), by when a new talk-spurt may have re-based the mapping, so a few old ones are kept.
+   */
+  readonly #mappings: Array<{ inSsrc: number; fromTs: number; tsOffset: number }> = [];
 
   /** `firstSeq` / `firstTs`: where the outgoing stream starts (random, per RFC 3550). */
   constructor(firstSeq: number, firstTs: number, options: Partial<RtpStreamOptions> = {}) {
@@ -85,6 +95,9 @@ export class RtpStreamRewriter {
     const d = seqDelta(inSeq, this.#lastInSeq);
     if (d === 0) return undefined;
     if (d < 0 && -d <= this.options.maxLateness) {
+      // A late packet from before its spurt's first one (reordered at the start) belongs to this mapping.
+      const m = this.#mappings.at(-1);
+      if (m && tsDelta(inTs, m.fromTs) < 0) m.fromTs = inTs;
       return { sequenceNumber: u16(inSeq + this.#seqOffset), timestamp: u32(inTs + this.#tsOffset), marker: false, kind: 'late' };
     }
     if (d < 0 || d > this.options.maxForwardJump) return this.#start(inSsrc, inSeq, inTs, nowNs, nowNs - this.#lastArrivalNs, true);
@@ -101,7 +114,22 @@ export class RtpStreamRewriter {
     this.#tsOffset = u32(outTs - inTs);
     if (this.#inSsrc !== undefined && this.#inSsrc !== inSsrc) this.#previousSsrc = this.#inSsrc;
     this.#inSsrc = inSsrc;
+    this.#mappings.push({ inSsrc, fromTs: inTs, tsOffset: this.#tsOffset });
+    if (this.#mappings.length > MAPPINGS_KEPT) this.#mappings.shift();
     return this.#emit(inSeq, inTs, nowNs, true, 'start');
+  }
+
+  /**
+   * The outgoing timestamp the relay gave (or gives) an input packet of `inSsrc` with timestamp
+   * `inTs`, through the newest mapping that covers it; `undefined` when none does (another ssrc, or
+   * older than every mapping kept).
+   */
+  outgoingTimestamp(inSsrc: number, inTs: number): number | undefined {
+    for (let i = this.#mappings.length - 1; i >= 0; i--) {
+      const m = this.#mappings[i]!;
+      if (m.inSsrc === inSsrc && tsDelta(inTs, m.fromTs) >= 0) return u32(inTs + m.tsOffset);
+    }
+    return undefined;
   }
 
   #emit(inSeq: number, inTs: number, nowNs: bigint, marker: boolean, kind: RewrittenHeader['kind']): RewrittenHeader {

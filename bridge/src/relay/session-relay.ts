@@ -12,6 +12,12 @@ export interface SessionRelay extends OpusRelay {
   endStream(userId: string): void;
   /** Closes every stream of the session. Idempotent. */
   close(): void;
+  /**
+   * Where a speaker's input packet (Discord ssrc and RTP timestamp) went: the outgoing stream's ssrc
+   * and the timestamp it was (or would be) sent with. `undefined` when the speaker has no stream or
+   * no mapping covers it. For the clock anchor (`voice.relay.anchor`).
+   */
+  outgoing(userId: string, inSsrc: number, inTs: number): { ssrc: number; timestamp: number } | undefined;
 }
 
 /** One outgoing RTP stream: a (session, user) with its ssrc and header rewriting. */
@@ -70,6 +76,12 @@ export class SessionRelayImpl implements SessionRelay {
     } catch {
       host.counters.errors++;
     }
+  }
+
+  outgoing(userId: string, inSsrc: number, inTs: number): { ssrc: number; timestamp: number } | undefined {
+    const stream = this.streams.get(userId);
+    const timestamp = stream?.rewriter.outgoingTimestamp(inSsrc, inTs);
+    return stream && timestamp !== undefined ? { ssrc: stream.ssrc, timestamp } : undefined;
   }
 
   endStream(userId: string, reason: StreamCloseReason = 'ended'): void {

@@ -163,12 +163,14 @@ describe('the capacity score', () => {
 });
 
 describe('switches and clocks', () => {
-  it('dspOffloadEnabled(): on by default; off by ?dsp-offload=off or the stored switch, the address winning', () => {
-    expect(dspOffloadEnabled('', null)).toBe(true);
+  it('dspOffloadEnabled(): off by default; on by ?dsp-offload(=on) or the stored switch, the address winning', () => {
+    expect(dspOffloadEnabled('', null)).toBe(false);
+    expect(dspOffloadEnabled('?x=1', null)).toBe(false);
     expect(dspOffloadEnabled('?dsp-offload', null)).toBe(true);
     expect(dspOffloadEnabled('?dsp-offload=off', null)).toBe(false);
     expect(dspOffloadEnabled('', 'off')).toBe(false);
     expect(dspOffloadEnabled('?dsp-offload=on', 'off')).toBe(true);
+    expect(dspOffloadEnabled('?dsp-offload=off', 'on')).toBe(false);
     expect(dspOffloadEnabled('?x=1', 'on')).toBe(true);
   });
 

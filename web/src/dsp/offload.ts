@@ -58,13 +58,17 @@ export function capacityFor(score: number, maxCapacity: number): number {
 }
 
 /**
- * Whether this tab runs as a DSP runner: on unless switched off with `?dsp-offload=off` in the
- * console's address or `promethean.dsp-offload` = `off` in its local storage (the address wins).
+ * Whether this tab runs as a DSP runner: only when switched on with `?dsp-offload` (or
+ * `?dsp-offload=on`) in the console's address or `promethean.dsp-offload` = `on` in its local storage
+ * (the address wins; `off` switches it off). Off by default: the tab's segment times are on the
+ * bridge's clock through the relay anchors, but in Chromium on a loaded 2-core machine they were seen
+ * up to 1.8 s away from the server VAD's segments of the same speech (docs/dsp.md), and the STT worker
+ * cuts its audio by those times; the server's worker stays the default until that is within 100 ms.
  */
 export function dspOffloadEnabled(search: string, stored: string | null): boolean {
   const param = new URLSearchParams(search).get('dsp-offload');
   if (param !== null) return param !== 'off';
-  return stored !== 'off';
+  return stored === 'on';
 }
 
 /** How far (ns) a relay-clock segment may end from the speaker's newest captured frame. */

@@ -49,4 +49,21 @@ describe('CaptureStore', () => {
     c.add(f('c', 3, 0, S));
     expect(c.stats().map((s) => s.user_id).sort()).toEqual(['a', 'c']);
   });
+
+  it('relayAnchor() puts the speaker on the bridge\'s clock: stats, newest and clips, including frames received before it', () => {
+    const c = new CaptureStore();
+    for (let i = 0; i < 10; i++) c.add(f('u', 9, 0xffff_fe00 + i * 960, 100n * S + BigInt(i) * 20_000_000n, i)); // crosses the 32-bit wrap
+    expect(c.relayAnchor('nobody', 0, 0n)).toBe(false);
+    expect(c.relayAnchor('u', 0x1234_5678, 5n * S)).toBe(false); // another timestamp base
+    // the bridge says the frame relayed with timestamp 0xffff_fe00 + 5·960 is at 7 s on its clock
+    expect(c.relayAnchor('u', (0xffff_fe00 + 5 * 960) >>> 0, 7n * S)).toBe(true);
+    const [s] = c.stats();
+    expect(s).toMatchObject({ clock: 'relay', first_ns: (7n * S - 100_000_000n).toString(), last_ns: (7n * S + 80_000_000n).toString() });
+    expect(s!.newest).toEqual({ ssrc: 9, rtp: (0xffff_fe00 + 9 * 960) >>> 0, ns: (7n * S + 80_000_000n).toString() });
+    const clip = c.clip('u', 7n * S, 7n * S + 40_000_000n);
+    expect(clip.frames.map((x) => new Uint8Array(x.data)[0])).toEqual([5, 6]);
+    // a new stream of the speaker is still placed by its receive time, then mapped through the relay anchor
+    c.add(f('u', 10, 77, 100n * S + 1_000_000_000n, 42));
+    expect(c.stats()[0]!.newest).toEqual({ ssrc: 10, rtp: 77, ns: (7n * S + 900_000_000n).toString() });
+  });
 });

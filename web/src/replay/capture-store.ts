@@ -9,7 +9,7 @@
  */
 import { OpusRing, type OpusRingOptions } from './opus-ring.ts';
 import type { CaptureStats, ClipFrame } from './protocol.ts';
-import { RtpUnwrapper, SessionClockMap } from './rtp-clock.ts';
+import { RtpUnwrapper, SessionClockMap, ticksNear } from './rtp-clock.ts';
 
 export interface ReceivedFrame {
   user_id: string;
@@ -65,7 +65,7 @@ export class CaptureStore {
       const unwrapper = new RtpUnwrapper();
       const first = unwrapper.unwrap(f.rtp);
       // The first stream defines the axis; later ones are placed by their receive time.
-      const offset = s.clock.anchor ? s.clock.toTicks(f.receive_ns) - first : 0;
+      const offset = s.clock.anchor ? s.clock.receiveTicks(f.receive_ns) - first : 0;
       stream = { unwrapper, offset };
       s.streams.set(f.ssrc, stream);
       if (!s.clock.anchor) s.clock.anchorAt(first, f.receive_ns, 'receive');
@@ -104,6 +104,22 @@ export class CaptureStore {
     const to = s.clock.toTicks(toNs);
     const frames = s.ring.range(from, to).map((f) => ({ offset: f.ticks - from, data: f.data.slice().buffer }));
     return { frames, rate: s.clock.rate };
+  }
+
+  /**
+   * A relay anchor (`voice.relay.anchor`: an RTP timestamp as relayed, and its ns on the bridge's
+   * clock) for a speaker: placed on the axis next to the newest frame received (the SFU keeps
+   * timestamps), from then on the speaker's clock. False when the speaker has no frame yet or the
+   * timestamp is over a minute from the newest frame's (another stream: the next anchor, a few
+   * seconds later, will fit).
+   */
+  relayAnchor(userId: string, rtp: number, ns: bigint): boolean {
+    const s = this.#speakers.get(userId);
+    if (!s?.newest) return false;
+    const ticks = ticksNear(s.newest, rtp);
+    if (ticks === undefined) return false;
+    s.clock.anchorAt(ticks, ns, 'relay');
+    return true;
   }
 
   setEnabled(on: boolean): void {

@@ -71,6 +71,12 @@ export class ReplayCapture {
     return { transforms: r.transforms, frames: r.frames, unreadable: r.unreadable, last_meta: r.last_meta };
   }
 
+  /** Hands a relay anchor to the speaker's clock; true when it fitted the speaker's newest frames. */
+  async relayAnchor(userId: string, rtp: number, ns: bigint): Promise<boolean> {
+    const r = await this.#request({ type: 'anchor', user_id: userId, rtp, ns: ns.toString() });
+    return r.type === 'anchor' && r.applied;
+  }
+
   /** Keeps frames (replay on) or drops every kept frame and keeps none (replay off). */
   async setEnabled(on: boolean): Promise<void> {
     await this.#request({ type: 'enable', on });

@@ -80,6 +80,9 @@ scope.onmessage = (ev) => {
         store.setEnabled(m.on);
         scope.postMessage({ type: 'ok', id: m.id });
         return;
+      case 'anchor':
+        scope.postMessage({ type: 'anchor', id: m.id, applied: store.relayAnchor(m.user_id, m.rtp, BigInt(m.ns)) });
+        return;
       case 'forget':
         store.forget(m.user_id);
         scope.postMessage({ type: 'ok', id: m.id });

@@ -36,11 +36,14 @@ export type CaptureRequest =
   | { type: 'diag'; id: number }
   | { type: 'clip'; id: number; user_id: string; from_ns: string; to_ns: string }
   | { type: 'enable'; id: number; on: boolean }
-  | { type: 'forget'; id: number; user_id: string };
+  | { type: 'forget'; id: number; user_id: string }
+  /** A relay anchor (`voice.relay.anchor`): `rtp` as relayed, `ns` on the bridge's clock (decimal string). */
+  | { type: 'anchor'; id: number; user_id: string; rtp: number; ns: string };
 
 export type CaptureResponse =
   | { type: 'stats'; id: number; stats: CaptureStats[] }
   | { type: 'clip'; id: number; user_id: string; from_ns: string; to_ns: string; rate: number; frames: ClipFrame[] }
   | { type: 'diag'; id: number; transforms: number; frames: number; unreadable: number; last_meta: string | null }
   | { type: 'ok'; id: number }
+  | { type: 'anchor'; id: number; applied: boolean }
   | { type: 'error'; id: number; message: string };

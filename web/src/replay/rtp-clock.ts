@@ -8,7 +8,8 @@
  *
  * `SessionClockMap` puts that count on the session clock (nanoseconds, `ts_*_ns` in envelopes):
  * `ns = anchor.ns + (ticks − anchor.ticks) × 1e9 / rate`. The anchor is the first frame's receive
- * time unless one is given (see docs/dsp.md, "The browser's session clock").
+ * time until the bridge's `voice.relay.anchor` gives relay anchors, which then win (see docs/dsp.md,
+ * "The browser's session clock").
  */
 
 /** Opus over RTP always ticks at 48 kHz (RFC 7587), whatever the coded bandwidth. */
@@ -51,45 +52,129 @@ export interface ClockAnchor {
   ticks: number;
   /** The session clock at the anchor, ns (a bigint: wall-clock ns exceed 2^53). */
   ns: bigint;
-  /** Where the anchor came from: the server (`relay`) or the first frame's receive time (`receive`). */
+  /**
+   * Where the anchor came from: the bridge (`relay`: `voice.relay.anchor`, ns on the bridge's
+   * monotonic clock) or the first frame's receive time (`receive`: epoch ns).
+   */
   source: 'relay' | 'receive';
 }
 
+export interface SessionClockMapOptions {
+  /** RTP clock rate. */
+  rate: number;
+  /** Relay anchors kept (the newest); at one every few seconds, minutes of a speaker's history. */
+  maxRelayAnchors: number;
+}
+
+export const defaultSessionClockMapOptions: SessionClockMapOptions = { rate: OPUS_RTP_RATE, maxRelayAnchors: 128 };
+
+/**
+ * One speaker's tick axis on the session clock. Until a relay anchor arrives the axis hangs on one
+ * receive anchor; from then on on the relay's anchors only, piecewise: ticks map through the newest
+ * relay anchor at or before them (the bridge announces a new one where its mapping moves, e.g. a
+ * talk-spurt the relay re-based), and ticks before every relay anchor (frames received before the
+ * first anchor arrived) through the oldest one. The receive anchor is kept for placing a new RTP
+ * stream by its receive time ({@link receiveTicks}).
+ */
 export class SessionClockMap {
   readonly rate: number;
-  #anchor: ClockAnchor | undefined;
+  readonly options: SessionClockMapOptions;
+  #receive: ClockAnchor | undefined;
+  /** Relay anchors, sorted by ticks. */
+  readonly #relay: ClockAnchor[] = [];
 
-  constructor(rate = OPUS_RTP_RATE) {
-    this.rate = rate;
+  constructor(options: Partial<SessionClockMapOptions> | number = {}) {
+    this.options = { ...defaultSessionClockMapOptions, ...(typeof options === 'number' ? { rate: options } : options) };
+    this.rate = this.options.rate;
   }
 
+  /** The anchor in force for the newest ticks: the newest relay anchor, else the receive anchor. */
   get anchor(): ClockAnchor | undefined {
-    return this.#anchor;
+    return this.#relay.at(-1) ?? this.#receive;
   }
 
-  /** Sets the anchor unless one from the relay is already set (a relay anchor always wins). */
+  /** Which clock the axis is on: `relay` once any relay anchor arrived. */
+  get source(): ClockAnchor['source'] | undefined {
+    return this.anchor?.source;
+  }
+
+  /** Relay anchors held, oldest first. */
+  get relayAnchors(): readonly ClockAnchor[] {
+    return this.#relay;
+  }
+
+  /**
+   * Adds an anchor. A receive anchor is taken only as the first one (later ones are ignored); a relay
+   * anchor is added to the relay anchors (one at the same ticks is replaced), the oldest dropped
+   * beyond `maxRelayAnchors`.
+   */
   anchorAt(ticks: number, ns: bigint, source: ClockAnchor['source']): void {
-    if (this.#anchor && (this.#anchor.source === 'relay' || source === 'receive')) return;
-    this.#anchor = { ticks, ns, source };
+    if (source === 'receive') {
+      this.#receive ??= { ticks, ns, source };
+      return;
+    }
+    const a: ClockAnchor = { ticks, ns, source };
+    let i = this.#relay.length;
+    while (i > 0 && this.#relay[i - 1]!.ticks > ticks) i--;
+    if (i > 0 && this.#relay[i - 1]!.ticks === ticks) this.#relay[i - 1] = a;
+    else this.#relay.splice(i, 0, a);
+    while (this.#relay.length > this.options.maxRelayAnchors) this.#relay.shift();
   }
 
   /** Session-clock ns of an unwrapped tick count; throws when there is no anchor yet. */
   toNs(ticks: number): bigint {
-    const a = this.#anchor;
-    if (!a) throw new RangeError('the session clock has no anchor yet');
+    const a = this.#anchorForTicks(ticks);
     return a.ns + (BigInt(ticks - a.ticks) * 1_000_000_000n) / BigInt(this.rate);
   }
 
   /** Unwrapped ticks of a session-clock time (rounded down); throws when there is no anchor yet. */
   toTicks(ns: bigint): number {
-    const a = this.#anchor;
-    if (!a) throw new RangeError('the session clock has no anchor yet');
-    const d = ns - a.ns;
-    const num = d * BigInt(this.rate);
+    return this.#ticksThrough(this.#anchorForNs(ns), ns);
+  }
+
+  /** Ticks of an epoch receive time through the receive anchor (placing a new RTP stream); throws without one. */
+  receiveTicks(ns: bigint): number {
+    if (!this.#receive) throw new RangeError('the session clock has no receive anchor yet');
+    return this.#ticksThrough(this.#receive, ns);
+  }
+
+  #anchorForTicks(ticks: number): ClockAnchor {
+    const r = this.#relay;
+    if (r.length > 0) {
+      for (let i = r.length - 1; i >= 0; i--) if (r[i]!.ticks <= ticks) return r[i]!;
+      return r[0]!;
+    }
+    if (!this.#receive) throw new RangeError('the session clock has no anchor yet');
+    return this.#receive;
+  }
+
+  /** The relay anchor whose piece holds `ns`: the newest one at or before it (pieces may overlap at a jump back). */
+  #anchorForNs(ns: bigint): ClockAnchor {
+    const r = this.#relay;
+    if (r.length > 0) {
+      for (let i = r.length - 1; i >= 0; i--) if (r[i]!.ns <= ns) return r[i]!;
+      return r[0]!;
+    }
+    if (!this.#receive) throw new RangeError('the session clock has no anchor yet');
+    return this.#receive;
+  }
+
+  #ticksThrough(a: ClockAnchor, ns: bigint): number {
+    const num = (ns - a.ns) * BigInt(this.rate);
     const q = num / 1_000_000_000n;
     // BigInt division truncates toward zero; round toward −∞ for times before the anchor.
     return a.ticks + Number(num < 0n && q * 1_000_000_000n !== num ? q - 1n : q);
   }
+}
+
+/**
+ * The unwrapped ticks of a 32-bit RTP timestamp `rtp` next to a known (32-bit, unwrapped) pair of
+ * the same stream, or `undefined` when it is more than `maxTicks` away (an anchor of another stream
+ * or timestamp base). Wrap-safe: the signed 32-bit distance.
+ */
+export function ticksNear(ref: { rtp: number; ticks: number }, rtp: number, maxTicks = 60 * OPUS_RTP_RATE): number | undefined {
+  const d = ((rtp >>> 0) - (ref.rtp >>> 0)) | 0;
+  return Math.abs(d) > maxTicks ? undefined : ref.ticks + d;
 }
 
 /** Epoch ns of a `performance` time-origin–relative ms value (`performance.timeOrigin + t`). */
