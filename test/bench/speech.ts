@@ -5,7 +5,9 @@
  * - `stt`: real-time factor (processing time ÷ audio duration; lower is faster) of each Whisper model
  *   on faster-whisper (CTranslate2 int8) for real read speech (JFK, 11 s; a LibriVox clip, 7 s).
  *   Median of the repetitions after one warm-up. OpenVINO has no row: no Whisper model in a form
- *   OpenVINO loads ships in a package here (docs/speech.md).
+ *   OpenVINO loads ships in a package here (docs/speech.md). Then caption latency through the real
+ *   VAD and STT workers with four speakers talking in turn (captions.ts), on a server started as
+ *   `promethean start` starts it (not pinned).
  * - `tts`: time to first audio (request → first byte of the WAV; the server synthesises a whole
  *   reply before sending) and real-time factor, for Piper on onnxruntime vs Piper on OpenVINO (each
  *   the other's baseline) and espeak-ng.
@@ -16,6 +18,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext, BenchRow, BenchSuite } from './types.ts';
+import { captionLatency } from './captions.ts';
 import { startLocalSpeechServer, type LocalSpeechServer } from '../../server/src/speech/local-server.ts';
 import { OpenAiEndpoint, OpenAiLlm, OpenAiStt, OpenAiTts } from '../../server/src/speech/openai-driver.ts';
 
@@ -43,7 +46,7 @@ async function withServer<T>(ctx: BenchContext, fn: (endpoint: OpenAiEndpoint) =
 async function stt(ctx: BenchContext): Promise<BenchRow[]> {
   const reps = ctx.quick ? 1 : 3;
   const clips = [{ name: 'jfk-11s', file: JFK }, ...(existsSync(LIBRIVOX) ? [{ name: 'librivox-7s', file: LIBRIVOX }] : [])];
-  return withServer(ctx, async (endpoint) => {
+  const rtfRows = await withServer(ctx, async (endpoint) => {
     const rows: BenchRow[] = [];
     for (const clip of clips) {
       const bytes = new Uint8Array(readFileSync(clip.file));
@@ -61,6 +64,7 @@ async function stt(ctx: BenchContext): Promise<BenchRow[]> {
     }
     return rows;
   });
+  return [...rtfRows, ...(await captionLatency(ctx))];
 }
 
 async function tts(ctx: BenchContext): Promise<BenchRow[]> {
@@ -114,7 +118,7 @@ async function llm(ctx: BenchContext): Promise<BenchRow[]> {
 }
 
 const SUITES: Record<string, BenchSuite> = {
-  stt: { name: 'stt', description: 'Whisper real-time factor per model and backend on one core', run: stt },
+  stt: { name: 'stt', description: 'Whisper real-time factor per model and backend on one core; caption latency (final and partial) through the VAD and STT workers', run: stt },
   tts: { name: 'tts', description: 'TTS time to first audio and real-time factor, Piper on onnxruntime vs OpenVINO, espeak-ng', run: tts },
   llm: { name: 'llm', description: 'LLM tokens per second (Gemma 3 270M on llama.cpp)', run: llm },
 };

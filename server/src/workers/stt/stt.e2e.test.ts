@@ -145,4 +145,44 @@ describe.skipIf(!speechInstalled())('STT worker with the real speech server over
     }
     expect(errors).toEqual([]);
   });
+
+  it('publishes a partial for an open segment (the words so far), then the final replaces it; an announcement after the final is not transcribed', async () => {
+    const clip = decodeWav(new Uint8Array(readFileSync(JFK_WAV)), 'jfk_16k.wav');
+    const truth = phrases(clip.mono.subarray(0, Math.round(JFK_SPEECH_SECONDS * clip.sampleRate)), clip.sampleRate);
+    // Heard so far, three phrases: "And so my fellow Americans, | ask not | what your country can do for you".
+    const soFar = truth[2]!.end + 0.2;
+    const pcm48 = resample(clip.mono.subarray(0, Math.round(soFar * 16000)), 16000, 48000);
+    const s16 = Int16Array.from(pcm48, (v) => Math.max(-32768, Math.min(32767, Math.round(v * 32768))));
+    const frames = () => stt.runtime.counters.frames ?? 0;
+    const base = frames();
+    let sent = 0;
+    for (let k = 0; (k + 1) * FRAME <= s16.length; k++) {
+      const ts = ORIGIN_NS + (BigInt(k * FRAME) * 1_000_000_000n) / 48000n;
+      bridge.publish(makeEnvelope('voice.audio.pcm', { session_id: 'g-p', user_id: '1301', ts_monotonic_ns: ts.toString(), format: BUS_PCM_FORMAT, rtp: { ssrc: 2, seq: k & 0xffff, timestamp: (k * FRAME) >>> 0 }, attachment: 0 }, route), [new Uint8Array(s16.buffer, k * FRAME * 2, FRAME * 2)]);
+      sent++;
+      if (sent % 25 === 0) await until('the worker to keep up', () => frames() - base >= sent - 50);
+    }
+    await until('every frame kept', () => frames() - base >= sent);
+    const endNs = ORIGIN_NS + (BigInt(sent * FRAME) * 1_000_000_000n) / 48000n;
+    const seg = { session_id: 'g-p', user_id: '1301', segment_id: 'g-p.1301.1.0', index: 0, ts_start_ns: ORIGIN_NS.toString(), ts_end_ns: endNs.toString(), method: 'silero-v5' };
+    const mine = () => transcripts.filter((t) => t.payload.session_id === 'g-p');
+    bridge.publish(makeEnvelope('voice.audio.segment', { ...seg, open: true }, { ...route, src: 'vad' }));
+    await until('the partial', () => mine().length === 1, 180_000);
+    const partial = mine()[0]!.payload;
+    const reference = 'And so my fellow Americans, ask not what your country can do for you';
+    const wer = wordErrorRate([{ reference, hypothesis: partial.text }]);
+    console.log(`stt e2e partial: "${partial.text}" — WER ${(wer.wer * 100).toFixed(1)} % against the words heard so far, rtf ${partial.rtf}`);
+    expect(wer.wer).toBeLessThanOrEqual(0.15);
+    expect(partial).toMatchObject({ segment_id: 'g-p.1301.1.0', speaker: '1301', final: false, ts_end_ns: endNs.toString() });
+    bridge.publish(makeEnvelope('voice.audio.segment', seg, { ...route, src: 'vad' }));
+    await until('the final', () => mine().length === 2, 180_000);
+    expect(mine()[1]!.payload).toMatchObject({ segment_id: 'g-p.1301.1.0', final: true });
+    expect(mine()[1]!.payload.words!.length).toBeGreaterThanOrEqual(10);
+    const late = stt.runtime.counters.partials_late ?? 0;
+    bridge.publish(makeEnvelope('voice.audio.segment', { ...seg, open: true }, { ...route, src: 'vad' }));
+    await until('the late announcement handled', () => (stt.runtime.counters.partials_late ?? 0) === late + 1);
+    await stt.worker.idle();
+    expect(mine()).toHaveLength(2);
+    expect(errors).toEqual([]);
+  });
 });

@@ -1,6 +1,7 @@
 /**
  * The STT worker's own logic on the real agent runtime and in-process bus: the span it hands the
- * engine, word times on the session clock, idempotence, opt-out, the bounded queue, bad input.
+ * engine, word times on the session clock, idempotence, opt-out, the bounded queue, bad input, and
+ * the scheduling of partials (announcements of open segments) around finals.
  *
  * `FakeStt` stands in for the engine only where a real one cannot do what the test needs: hold a
  * transcription open on command (queue bounds), fail on command, and return known word times (the
@@ -75,7 +76,7 @@ interface Harness {
   demands: Array<PayloadOf<'voice.audio.pcm.demand'>>;
   errors: Array<PayloadOf<'error'>>;
   sendPcm(user: string, pcm: Int16Array, startNs: bigint, session?: string): void;
-  segment(user: string, id: string, startNs: bigint, endNs: bigint, session?: string): Envelope;
+  segment(user: string, id: string, startNs: bigint, endNs: bigint, session?: string, open?: boolean): Envelope;
   counter(name: string): number;
 }
 
@@ -105,8 +106,8 @@ async function harness(options: Parameters<typeof startStt>[2] = {}): Promise<Ha
         stt.worker.onPcm(env, [new Uint8Array(pcm.buffer, pcm.byteOffset + k * FRAME * 2, FRAME * 2)]);
       }
     },
-    segment(user, id, startNs, endNs, session = 's1') {
-      const env = makeEnvelope('voice.audio.segment', { session_id: session, user_id: user, segment_id: id, ts_start_ns: startNs.toString(), ts_end_ns: endNs.toString(), method: 'silero-v5' }, { ...route, src: 'vad' });
+    segment(user, id, startNs, endNs, session = 's1', open = false) {
+      const env = makeEnvelope('voice.audio.segment', { session_id: session, user_id: user, segment_id: id, ts_start_ns: startNs.toString(), ts_end_ns: endNs.toString(), method: 'silero-v5', ...(open ? { open: true } : {}) }, { ...route, src: 'vad' });
       bus.publish(env);
       return env;
     },
@@ -284,6 +285,111 @@ describe('SttWorker', () => {
     h.bus.publish(state('disconnected'));
     await until('the end', () => h.counter('handled.voice.state.connected') === 2);
     expect(h.stt.worker.speakers).toBe(0);
+  });
+});
+
+describe('SttWorker partials', () => {
+  /** An announcement of the open segment `id` of `user`: the span heard so far. */
+  const open = (h: Harness, user: string, id: string, startNs: bigint, endNs: bigint) => h.segment(user, id, startNs, endNs, 's1', true);
+  const seconds = (input: TranscribeInput) => input.pcm!.length / input.sampleRate!;
+
+  it('transcribes the span heard so far as a partial (final: false, same segment id); the final follows with the whole span', async () => {
+    const h = await harness({ demandPcm: false });
+    h.sendPcm('42', tone48(3), T0);
+    const ann = open(h, '42', 'long', T0 + 200n * MS, T0 + 1200n * MS);
+    await until('the partial', () => h.transcripts.length === 1);
+    expect(seconds(h.engine.calls[0]!)).toBeCloseTo(1, 6);
+    expect(h.engine.calls[0]!.words).toBe(false);
+    expect(h.transcripts[0]!.payload).toMatchObject({ segment_id: 'long', speaker: '42', final: false, text: 'hello there', ts_start_ns: (T0 + 200n * MS).toString(), ts_end_ns: (T0 + 1200n * MS).toString() });
+    expect(h.transcripts[0]!.env.corr).toBe(ann.id);
+    h.segment('42', 'long', T0 + 200n * MS, T0 + 2700n * MS);
+    await until('the final', () => h.transcripts.length === 2);
+    expect(seconds(h.engine.calls[1]!)).toBeCloseTo(2.5, 6);
+    expect(h.engine.calls[1]!.words).toBe(true);
+    expect(h.transcripts[1]!.payload).toMatchObject({ segment_id: 'long', final: true });
+    expect(h.counter('partials')).toBe(1);
+    expect(h.counter('transcripts')).toBe(1);
+  });
+
+  it('finals come first: a partial waits while a final waits or runs, and a newer announcement replaces the waiting one', async () => {
+    const h = await harness({ demandPcm: false });
+    for (const u of ['42', '43', '44']) h.sendPcm(u, tone48(3), T0);
+    h.engine.hold = true;
+    h.segment('42', 'a', T0, T0 + 500n * MS);
+    await until('final a running', () => h.engine.waiting === 1);
+    open(h, '43', 'x', T0, T0 + 1000n * MS);
+    open(h, '43', 'x', T0, T0 + 2000n * MS);
+    h.segment('44', 'b', T0, T0 + 700n * MS);
+    await until('all handled', () => h.counter('handled.voice.audio.segment') === 4);
+    expect(h.stt.worker.partialsWaiting).toBe(1);
+    expect(h.counter('partials_skipped')).toBe(1);
+    expect(h.engine.calls).toHaveLength(1);
+    h.engine.release();
+    await until('final b running', () => h.engine.waiting === 1 && h.engine.calls.length === 2);
+    expect(seconds(h.engine.calls[1]!)).toBeCloseTo(0.7, 6);
+    h.engine.release();
+    await until('the partial running', () => h.engine.waiting === 1 && h.engine.calls.length === 3);
+    // The newest announcement: 2 s heard.
+    expect(seconds(h.engine.calls[2]!)).toBeCloseTo(2, 6);
+    h.engine.hold = false;
+    h.engine.release();
+    await until('three transcripts', () => h.transcripts.length === 3);
+    await h.stt.worker.idle();
+    expect(h.transcripts.map((t) => [t.payload.segment_id, t.payload.final])).toEqual([['a', true], ['b', true], ['x', false]]);
+    expect(h.engine.calls).toHaveLength(3);
+  });
+
+  it('runs one partial per speaker at a time; a partial whose final arrived meanwhile, or announced after it, is never published', async () => {
+    const h = await harness({ demandPcm: false, partialConcurrency: 2 });
+    for (const u of ['42', '43']) h.sendPcm(u, tone48(3), T0);
+    h.engine.hold = true;
+    open(h, '42', 'x', T0, T0 + 1000n * MS);
+    open(h, '43', 'y', T0, T0 + 1000n * MS);
+    await until('both partials running', () => h.engine.waiting === 2);
+    open(h, '42', 'x', T0, T0 + 2000n * MS);
+    await until('the third handled', () => h.counter('handled.voice.audio.segment') === 3);
+    expect(h.engine.waiting).toBe(2);
+    expect(h.stt.worker.partialsWaiting).toBe(1);
+    // x ends while its first partial runs: the final starts at once; the waiting partial is dropped.
+    h.segment('42', 'x', T0, T0 + 2500n * MS);
+    await until('the final running', () => h.engine.waiting === 3);
+    expect(h.stt.worker.partialsWaiting).toBe(0);
+    h.engine.hold = false;
+    h.engine.release();
+    await until('two transcripts', () => h.transcripts.length === 2);
+    await h.stt.worker.idle();
+    expect(h.transcripts.map((t) => [t.payload.segment_id, t.payload.final]).sort()).toEqual([['x', true], ['y', false]]);
+    expect(h.counter('partials_late')).toBe(1);
+    // An announcement of x after its final: ignored, never transcribed.
+    open(h, '42', 'x', T0, T0 + 2400n * MS);
+    await until('the late one handled', () => h.counter('handled.voice.audio.segment') === 5);
+    await h.stt.worker.idle();
+    expect(h.counter('partials_late')).toBe(2);
+    expect(h.engine.calls).toHaveLength(3);
+    expect(h.transcripts).toHaveLength(2);
+  });
+
+  it('with partials off, announcements are counted and ignored; a partial that fails is counted apart from finals', async () => {
+    const off = await harness({ demandPcm: false, partials: false });
+    off.sendPcm('42', tone48(2), T0);
+    open(off, '42', 'x', T0, T0 + 1000n * MS);
+    await until('handled', () => off.counter('handled.voice.audio.segment') === 1);
+    expect(off.counter('partials_off')).toBe(1);
+    expect(off.engine.calls).toHaveLength(0);
+    await off.stt.stop();
+
+    const h = await harness({ demandPcm: false });
+    h.sendPcm('42', tone48(2), T0);
+    h.engine.fail = new Error('engine down');
+    open(h, '42', 'y', T0, T0 + 1000n * MS);
+    await until('the failure', () => h.counter('partial_errors') === 1);
+    expect(h.counter('partial_errors.internal')).toBe(1);
+    expect(h.counter('stt_errors')).toBe(0);
+    expect(h.transcripts).toHaveLength(0);
+  });
+
+  it('rejects a bad partialConcurrency naming the option', async () => {
+    await expect(harness({ partialConcurrency: 1.5 })).rejects.toThrow(/partialConcurrency/);
   });
 });
 

@@ -6,6 +6,12 @@
  * with word times on the session clock. Idempotent by segment id; a bounded work queue drops its
  * oldest segment (counted) when the engine falls behind. Users on a guild's opt-out list are never
  * transcribed and their PCM is never kept (docs/speech.md, "Live transcripts").
+ *
+ * Partials: an announcement of an open segment (`open: true`, the span heard so far) is transcribed
+ * the same way and published with `final: false` and the same segment id, which the final replaces.
+ * Finals come first: a partial starts only while no final waits or runs, at most one per speaker is
+ * in flight, and a newer announcement replaces one still waiting (the older is skipped, counted). A
+ * partial is never published once its segment's final arrived.
  */
 import { BUS_PCM_FORMAT, PrometheanError, PAYLOAD_SCHEMAS, type Envelope, type KnownIntent, type PayloadOf } from '@promethean/shared';
 import type { ModelRef, Stt, Transcript } from '../../speech/types.ts';
@@ -52,6 +58,10 @@ export interface SttWorkerOptions {
   leaseTtlMs: number;
   /** Lease PCM from the bridge for connected sessions (`voice.audio.pcm.demand`, consumer `stt`). */
   demandPcm: boolean;
+  /** Transcribe announcements of open segments and publish them as partials (`final: false`). */
+  partials: boolean;
+  /** Partial transcriptions running at once (each for another speaker). */
+  partialConcurrency: number;
 }
 
 export const defaultSttWorkerOptions: SttWorkerOptions = {
@@ -66,6 +76,8 @@ export const defaultSttWorkerOptions: SttWorkerOptions = {
   leaseRenewMs: 10_000,
   leaseTtlMs: 30_000,
   demandPcm: true,
+  partials: true,
+  partialConcurrency: 1,
 };
 
 interface Job {
@@ -78,6 +90,8 @@ interface Job {
   /** Wall time the segment was published (its envelope's ts), ms since the epoch. */
   publishedAtMs: number;
   corr: string;
+  /** An open segment's span so far, published as a partial (`final: false`). */
+  partial: boolean;
 }
 
 interface Session {
@@ -131,6 +145,12 @@ export class SttWorker {
   readonly #pending = new Set<string>();
   readonly #queue: Job[] = [];
   readonly #running = new Set<Promise<void>>();
+  /** Segment keys whose final announcement arrived: later partials of them are stale. */
+  readonly #closed: BoundedSet;
+  /** Speaker key → the newest partial waiting (at most one per speaker; Map order = arrival order). */
+  readonly #partialWaiting = new Map<string, Job>();
+  /** Speaker key → its partial in flight. */
+  readonly #partialRunning = new Map<string, Promise<void>>();
   readonly #abort = new AbortController();
   #scratch = new Int16Array(960);
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -144,6 +164,9 @@ export class SttWorker {
     this.options = { ...defaultSttWorkerOptions, ...options };
     this.#rings = new SpeakerRings({ maxSpeakers: this.options.maxSpeakers, idleMs: this.options.idleMs, ring: { seconds: this.options.ringSeconds } });
     this.#done = new BoundedSet(this.options.maxDone);
+    this.#closed = new BoundedSet(this.options.maxDone);
+    const pc = this.options.partialConcurrency;
+    if (!(Number.isInteger(pc) && pc >= 0 && pc <= 64)) throw new PrometheanError('bad_config', `partialConcurrency: ${pc} is not an integer 0 … 64`, { path: 'partialConcurrency' });
   }
 
   start(): void {
@@ -162,9 +185,10 @@ export class SttWorker {
       if (this.options.demandPcm) for (const s of this.#sessions.values()) this.#lease(s, false);
       this.#rings.clear();
       this.#queue.length = 0;
+      this.#partialWaiting.clear();
       this.#abort.abort(new PrometheanError('invalid_state', 'the stt worker stopped'));
     }
-    await Promise.allSettled([...this.#running]);
+    await Promise.allSettled([...this.#running, ...this.#partialRunning.values()]);
   }
 
   /** Speakers with a ring now. */
@@ -177,9 +201,14 @@ export class SttWorker {
     return this.#queue.length;
   }
 
-  /** Settles when nothing is queued or running. */
+  /** Partials waiting for the engine (at most one per speaker). */
+  get partialsWaiting(): number {
+    return this.#partialWaiting.size;
+  }
+
+  /** Settles when nothing is queued or running (partials included). */
   async idle(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    while (this.#running.size > 0 || this.#partialRunning.size > 0) await Promise.allSettled([...this.#running, ...this.#partialRunning.values()]);
   }
 
   onState(env: Envelope): void {
@@ -243,6 +272,11 @@ export class SttWorker {
       return;
     }
     const key = `${env.provider}\n${env.tenant}\n${p.session_id}:${p.segment_id}`;
+    if (p.open === true) {
+      this.#onOpen(env, p, key);
+      return;
+    }
+    this.#closed.add(key);
     if (this.#done.has(key) || this.#pending.has(key)) {
       this.#runtime.count('segments_duplicate');
       return;
@@ -275,8 +309,56 @@ export class SttWorker {
       cut,
       publishedAtMs: Number.isFinite(publishedAtMs) ? publishedAtMs : Date.now(),
       corr: env.corr ?? env.id,
+      partial: false,
     });
     this.#runtime.count('segments_queued');
+    // Its partial still waiting is stale now.
+    const speaker = speakerKey(env, p);
+    if (this.#partialWaiting.get(speaker)?.key === key) {
+      this.#partialWaiting.delete(speaker);
+      this.#runtime.count('partials_skipped');
+    }
+    this.#pump();
+  }
+
+  /** An open segment's announcement: becomes the speaker's waiting partial (replacing an older one). */
+  #onOpen(env: Envelope, p: PayloadOf<'voice.audio.segment'>, key: string): void {
+    if (!this.options.partials) {
+      this.#runtime.count('partials_off');
+      return;
+    }
+    if (this.#closed.has(key) || this.#done.has(key) || this.#pending.has(key)) {
+      this.#runtime.count('partials_late');
+      return;
+    }
+    if (this.#optedOut(env, p.session_id, p.user_id)) {
+      this.#runtime.count('segments_opted_out');
+      return;
+    }
+    const speaker = speakerKey(env, p);
+    const cut = this.#rings.get(speaker)?.cut(BigInt(p.ts_start_ns), BigInt(p.ts_end_ns));
+    if (!cut) {
+      this.#runtime.count('segments_without_audio');
+      return;
+    }
+    // One waiting per speaker, and never more than maxSpeakers (the oldest waiting goes).
+    if (this.#partialWaiting.delete(speaker)) this.#runtime.count('partials_skipped');
+    else if (this.#partialWaiting.size >= this.options.maxSpeakers) {
+      this.#partialWaiting.delete(this.#partialWaiting.keys().next().value!);
+      this.#runtime.count('partials_skipped');
+    }
+    const publishedAtMs = Date.parse(env.ts);
+    this.#partialWaiting.set(speaker, {
+      key,
+      provider: env.provider,
+      tenant: env.tenant,
+      guild: this.#sessions.get(`${env.provider}\n${env.tenant}\n${p.session_id}`)?.guildId,
+      segment: p,
+      cut,
+      publishedAtMs: Number.isFinite(publishedAtMs) ? publishedAtMs : Date.now(),
+      corr: env.corr ?? env.id,
+      partial: true,
+    });
     this.#pump();
   }
 
@@ -295,6 +377,19 @@ export class SttWorker {
       });
       this.#running.add(run);
     }
+    // Partials only while no final waits or runs; the oldest waiting speaker first, one per speaker.
+    if (!this.#stopped && this.#queue.length === 0 && this.#running.size === 0) {
+      for (const [speaker, job] of this.#partialWaiting) {
+        if (this.#partialRunning.size >= this.options.partialConcurrency) break;
+        if (this.#partialRunning.has(speaker)) continue;
+        this.#partialWaiting.delete(speaker);
+        const run: Promise<void> = this.#run(job).finally(() => {
+          this.#partialRunning.delete(speaker);
+          this.#pump();
+        });
+        this.#partialRunning.set(speaker, run);
+      }
+    }
     if (!this.#stopped && this.#queue.length === 0 && this.#running.size === 0) this.#runtime.degraded?.(false);
   }
 
@@ -307,7 +402,8 @@ export class SttWorker {
       transcript = await stt.transcribe({
         pcm: job.cut.pcm,
         sampleRate: job.cut.rate,
-        words: true,
+        // A partial is only shown, never stored or searched: its word times would cost engine time a final may be waiting for.
+        words: !job.partial,
         ...(language ? { language } : {}),
         signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.options.timeoutMs)]),
       });
@@ -315,14 +411,26 @@ export class SttWorker {
       // Detached from any handler, so nothing to answer: counted, and the segment is not marked done
       // (a redelivery may try again).
       if (!this.#stopped) {
-        this.#runtime.count('stt_errors');
-        this.#runtime.count(`stt_errors.${error instanceof PrometheanError ? error.code : 'internal'}`);
+        const name = job.partial ? 'partial_errors' : 'stt_errors';
+        this.#runtime.count(name);
+        this.#runtime.count(`${name}.${error instanceof PrometheanError ? error.code : 'internal'}`);
       }
       return;
     }
     if (this.#stopped) return;
+    if (job.partial) {
+      // The final arrived while this ran: it replaces this, so this is never shown.
+      if (this.#closed.has(job.key) || this.#done.has(job.key)) {
+        this.#runtime.count('partials_late');
+        return;
+      }
+      this.#publish(job, transcript);
+      this.#runtime.count('partials');
+      return;
+    }
     this.#publish(job, transcript);
     this.#done.add(job.key);
+    this.#runtime.count('transcripts');
   }
 
   #publish(job: Job, t: Transcript): void {
@@ -362,12 +470,11 @@ export class SttWorker {
         latency_ms: Math.max(0, Date.now() - job.publishedAtMs),
         rtf: Number.isFinite(t.rtf) && t.rtf >= 0 ? round3(t.rtf) : 0,
         ...(language ? { language } : {}),
-        final: true,
+        final: !job.partial,
         words,
       },
       { provider: job.provider, tenant: job.tenant, models: t.models.map(modelStamp), corr: job.corr },
     );
-    this.#runtime.count('transcripts');
   }
 
   #lease(s: Session, on: boolean): void {
@@ -385,6 +492,11 @@ export class SttWorker {
       for (const s of this.#sessions.values()) this.#lease(s, true);
     }
   }
+}
+
+/** The ring and partial-scheduling key of a segment's speaker. */
+function speakerKey(env: Envelope, p: { session_id: string; user_id: string }): string {
+  return `${env.provider}\n${env.tenant}\n${p.session_id}\n${p.user_id}`;
 }
 
 /** `engine/model` and the backend (or endpoint) it ran on, as envelopes carry models. */

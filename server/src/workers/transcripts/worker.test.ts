@@ -1,6 +1,6 @@
 /**
  * The transcript indexer on the real agent runtime and in-process bus, over a real (in-memory) PGlite
- * store: transcripts kept by segment id (final replaces partial), retention per tenant (30 days by
+ * store: final transcripts kept by segment id (partials counted, never stored), retention per tenant (30 days by
  * default), deletion per user, bad input answered with a typed error.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -80,16 +80,20 @@ describe('transcript indexer', () => {
     expect(indexer.runtime.counters['stored.unchanged']).toBe(1);
   });
 
-  it('a final result replaces the partial; a late partial does not undo it', async () => {
+  it('stores finals only: partials before and after the final are counted and never written', async () => {
     await start();
     bus.publish(transcript('demo', 'p', { final: false, text: 'words' }));
     await until('the partial', () => handled() === 1);
+    expect(await store.getTranscript({ provider: 'discord', tenant: 'demo', foreign_id: 'g-c:p' })).toBeUndefined();
     bus.publish(transcript('demo', 'p', { final: true, text: 'words of p' }));
     await until('the final', () => handled() === 2);
     bus.publish(transcript('demo', 'p', { final: false, text: 'wards' }));
     await until('the late partial', () => handled() === 3);
     expect(await store.getTranscript({ provider: 'discord', tenant: 'demo', foreign_id: 'g-c:p' })).toMatchObject({ final: true, text: 'words of p' });
-    expect(indexer.runtime.counters['stored.stale']).toBe(1);
+    expect(indexer.runtime.counters['skipped.partial']).toBe(2);
+    expect(indexer.runtime.counters['stored.inserted']).toBe(1);
+    expect(indexer.runtime.counters['stored.updated']).toBeUndefined();
+    expect(errors).toEqual([]);
   });
 
   it('retention: 30 days unless configured, per tenant, swept over every tenant with transcripts', async () => {

@@ -1,9 +1,11 @@
 /**
  * The transcript indexer: tokenless, provider-agnostic, in the server process (PGlite is
- * single-process, as for the message indexer). Every `duck.transcript.segment` is kept by
- * `{session_id}:{segment_id}` (a final result replaces a partial one; a late partial never undoes a
- * final); a retention period per (provider, tenant), 30 days unless configured, deletes old
- * transcripts on a timer; `deleteSpeaker()` removes everything one user said in a tenant.
+ * single-process, as for the message indexer). Every final `duck.transcript.segment` is kept by
+ * `{session_id}:{segment_id}` (a repeat changes nothing); partials (`final: false`, published about
+ * once a second while someone speaks, each replaced by the next and by the final) are only counted,
+ * never written, so the store holds what was finally said; a retention period per (provider,
+ * tenant), 30 days unless configured, deletes old transcripts on a timer; `deleteSpeaker()` removes
+ * everything one user said in a tenant.
  */
 import { PAYLOAD_SCHEMAS, PrometheanError, type Envelope, type PayloadOf } from '@promethean/shared';
 import type { Store, TenantScope } from '../../store/index.ts';
@@ -78,6 +80,10 @@ export class TranscriptIndexer {
       const path = ['payload', ...(issue?.path ?? []).map(String)].join('.');
       this.#runtime.count('rejected.duck.transcript.segment');
       throw new PrometheanError('schema', `duck.transcript.segment ${path}: ${issue?.message ?? 'invalid'}`, { path });
+    }
+    if (!r.data.final) {
+      this.#runtime.count('skipped.partial');
+      return;
     }
     if (this.#inflight.size >= this.options.maxPending) {
       this.#runtime.count('refused_busy');
