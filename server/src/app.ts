@@ -23,6 +23,8 @@ import { createStore, type Store } from './store/index.ts';
 import { loadProvidersForStart } from './supervisor/providers.ts';
 import { mountAuditRoutes } from './web/audit-routes.ts';
 import { mountSearchRoutes } from './search/routes.ts';
+import { mountTranscriptRoutes } from './transcripts/routes.ts';
+import { SessionScopes } from './transcripts/session-scopes.ts';
 import { startEmbedService, type RunningEmbedService } from './embed/service.ts';
 import { loadModerationConfig, mountModerationRoutes, RegexRunner, RuleBook, startModeration, type RunningModeration } from './moderation/index.ts';
 import { startTranscriptIndexer } from './workers/transcripts/index.ts';
@@ -31,6 +33,8 @@ import { parseRetention, startIndexer } from './workers/indexer/index.ts';
 import { mountSessionRoutes } from './web/session-routes.ts';
 import { mountVoiceRoutes, VoiceChannelsCache } from './web/voice-routes.ts';
 import { mountConsole } from './web/console.ts';
+import { DspOffload } from './dsp/offload.ts';
+import { auditBotAction, BrainSwitchboard, mountBotRoutes } from './bot/index.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 
@@ -90,6 +94,8 @@ export interface Server {
   sfu: Sfu;
   streams: RelayStreams;
   listen: ListenService;
+  /** The DSP offload scheduler: which runner (a console tab or the VAD worker) holds each stream's VAD. */
+  dsp: DspOffload;
   /** A fresh one-time owner login link, stored before it is handed out. */
   loginLink(): Promise<string>;
   close(): Promise<void>;
@@ -118,6 +124,8 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     closers.push(() => streams.close());
     let bus: BusClient | undefined;
     const voiceChannels = new VoiceChannelsCache();
+    // The owners' brain switches (cephalon-voice / cephalon-social per guild), once the bus is up.
+    let brains: BrainSwitchboard | undefined;
     const listen = new ListenService(
       streams,
       store,
@@ -144,7 +152,11 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       await issued.saved;
       return `${publicBase()}/login#token=${issued.token}`;
     };
+    // The DSP offload scheduler is the hub's `dsp:` grant check; it announces leases on the bus below.
+    const dsp = new DspOffload();
+    closers.push(() => dsp.close());
     const hub: Hub = await createHub({
+      dsp,
       dataDir: o.dataDir,
       host: o.host,
       port: o.port,
@@ -159,8 +171,12 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
         mountEvidenceRoutes(app, ctx, { policies: new EvidencePolicies(store), store, streams });
         mountSessionRoutes(app, ctx, { store, hub: () => hub, listen, publicBase, defaultTenant: 'demo' });
         mountVoiceRoutes(app, ctx, { store, bus: () => bus, channels: voiceChannels });
+        // The bot panel: kill switch and "say this" (POST /api/bot/stop|say), brain switches (GET/PUT /api/bot/brains); on record first.
+        mountBotRoutes(app, ctx, { brains: () => brains, bus: () => bus, audit: store, voiceSession: (id) => streams.session(id) });
         // GET /api/search: exact phrase, and semantic while the embedder process is connected.
         mountSearchRoutes(app, ctx, { store, semantic: () => embed?.semantic });
+        // GET /api/sessions/:id/transcripts (history), DELETE /api/transcripts/speakers/:user (owners, on record first).
+        mountTranscriptRoutes(app, ctx, { store, scopes: new SessionScopes(streams, store, {}, o.log), log: o.log });
         mountModerationRoutes(app, ctx, { store, rules: moderationRules, regex: moderationRegex, publish: (flag) => moderation?.matcher.publishFlag(flag) });
         // `promethean login`: the operator (who can read the agent key) asks for a fresh link.
         app.post('/api/login-link', async (c) => {
@@ -173,6 +189,8 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       },
       // A subscription that can carry voice is a listen: on record before it is confirmed.
       beforeSubscribe: (principal, pattern) => auditListen(store, principal, pattern),
+      // A session's kill switch or "say this": on record before the hub delivers it.
+      beforePublish: (principal, env, scope) => auditBotAction(store, principal, env, scope),
     });
     closers.push(() => hub.close());
     // The server's own bus client: relay announcements in, listener counts out.
@@ -189,6 +207,11 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     await ready.ready;
     const channelsSub = bus.subscribe('promethean.p.*.t.*.voice.channels', (env) => voiceChannels.set(env.tenant, env.payload as PayloadOf<'voice.channels'>));
     await channelsSub.ready;
+    await dsp.attach(bus);
+    const board = new BrainSwitchboard(store, bus, { log: o.log });
+    closers.push(() => board.close());
+    await board.start();
+    brains = board;
     // The message indexer shares the server's store. On PGlite (single-process) it must run in
     // this process; with PostgreSQL it could run as its own worker (workers/indexer/main.ts), but
     // running it here keeps one layout for both. It holds no credential: it reads events from the
@@ -233,6 +256,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       sfu,
       streams,
       listen,
+      dsp,
       loginLink,
       close() {
         closing ??= closeAll();

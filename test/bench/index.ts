@@ -15,6 +15,8 @@ export const SUITE_FILES: Readonly<Record<string, string>> = {
   // Both DSP suites live in dsp.ts, which reads its ?suite= to pick one.
   vad: 'dsp.ts?suite=vad',
   mel: 'dsp.ts?suite=mel',
+  // DSP lease handovers between the server's VAD worker and a console tab, over the hub.
+  'dsp-offload': 'dsp-offload.ts',
   soak: 'soak.ts',
   // The console's in-browser analysis (VAD, spectrograms) in Chromium.
   'console-dsp': 'console-dsp.ts',

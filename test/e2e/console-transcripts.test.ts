@@ -163,6 +163,19 @@ describe.skipIf(!CHROMIUM)('captions, transcript and search in the console, in C
     await page.screenshot({ path: join(SHOTS, '01-captions-and-transcript.png'), fullPage: true });
   });
 
+  it('a page opened later shows the lines spoken before it loaded, from the server\'s transcript history, once each', async () => {
+    // The same browser's session cookie; nothing is published while this page loads, so its lines come from the history.
+    const later = await browser.newPage();
+    try {
+      await later.goto(`${origin}/`);
+      const lines = later.locator('[data-slot="transcript"] li');
+      const ours = () => lines.evaluateAll((els) => els.filter((e) => e.getAttribute('data-segment-id')!.startsWith('e2e-')).map((e) => [e.getAttribute('data-segment-id'), e.querySelector('.tr-text')!.textContent]));
+      await expect.poll(ours, { timeout: 60_000 }).toEqual([['e2e-b1', 'Did anyone see the boat?'], ['e2e-a1', 'The quick brown fox jumps over the lazy dog.'], ['e2e-a2', 'Nobody saw it.']]);
+    } finally {
+      await later.close();
+    }
+  });
+
   it('finds stored messages by exact phrase within this server only: never another guild\'s or another tenant\'s', async () => {
     const guild = stack.standin.guildId;
     const channel = stack.standin.voiceChannelId;

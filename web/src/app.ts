@@ -20,6 +20,8 @@ import { pruneRoster, reduceRoster, ROSTER_INTENTS } from './state/roster.ts';
 import { firstLiveSession, groupSessions, listenTarget } from './state/select.ts';
 import { createConsoleState, type ConsoleActions, type ConsoleModel } from './state/store.ts';
 import { createTranscripts, TRANSCRIPT_INTENT, type TranscriptsHost } from './state/transcripts.ts';
+import { createTranscriptHistory } from './state/transcript-history.ts';
+import { createFlags, FLAG_INTENT, type FlagsHost } from './ui/flags-panel.ts';
 import { createAnalysis } from './analysis-root.ts';
 import { installTestHooks } from './test-hooks.ts';
 import { backoffDelay } from './util/backoff.ts';
@@ -31,10 +33,12 @@ const AUTH_CHECK_EVERY = 3;
 
 const browserFetch: FetchLike = (input, init) => fetch(input, init);
 
-export function createConsole(): ConsoleModel & TranscriptsHost & { start(loginToken: string | null): Promise<void> } {
+export function createConsole(): ConsoleModel & TranscriptsHost & FlagsHost & { start(loginToken: string | null): Promise<void> } {
   const state = createConsoleState();
   // Captions, the transcript and its search: recent duck.transcript.segment lines, bounded.
   const transcripts = createTranscripts();
+  // Moderation flags (watch rules that matched a transcript): the newest page at every bus (re)connect, then live.
+  const flags = createFlags(browserFetch);
   const graph = new AudioGraph();
   // Bound once the analysis exists (below): replay capture attaches to each receiver before its first frame.
   let receiverHook: OnReceiver | undefined;
@@ -81,6 +85,17 @@ export function createConsole(): ConsoleModel & TranscriptsHost & { start(loginT
     const key = listenTarget(roster, roster.sessions[l.session_id]).key;
     if (lastKey !== '' && key !== lastKey) listener.refresh();
     lastKey = key;
+  });
+
+  // The opened session's transcript history (lines spoken before the page loaded), once per session.
+  const history = createTranscriptHistory(browserFetch, transcripts);
+  let historyAsked: string | null = null;
+  effect(() => {
+    const selected = state.selected.value;
+    const s = selected ? state.roster.value.sessions[selected] : undefined;
+    if (state.auth.value.kind !== 'signed-in' || !s || s.session_id === historyAsked) return;
+    historyAsked = s.session_id;
+    history.load(s).catch((error: unknown) => notify('error', `Transcript history: ${(error as Error).message}`));
   });
 
   // Keep a selection: the first live session when none (or a vanished one) is selected.
@@ -137,6 +152,7 @@ export function createConsole(): ConsoleModel & TranscriptsHost & { start(loginT
     // Transcripts first: the hub handles one socket's subscriptions in order, so once roster news
     // arrives the transcript subscription is in place too (the end-to-end test relies on it).
     b.subscribe(intentPattern(session.tenant, TRANSCRIPT_INTENT));
+    b.subscribe(intentPattern(session.tenant, FLAG_INTENT));
     for (const intent of ROSTER_INTENTS) b.subscribe(intentPattern(session.tenant, intent));
     b.on('status', (status) => {
       state.bus.value = status;
@@ -145,6 +161,11 @@ export function createConsole(): ConsoleModel & TranscriptsHost & { start(loginT
     b.on('envelope', (env) => (state.roster.value = reduceRoster(state.roster.peek(), env, Date.now())));
     b.on('envelope', (env) => {
       if (env.intent === TRANSCRIPT_INTENT) transcripts.receive(env, Date.now());
+      else if (env.intent === FLAG_INTENT) flags.receive(env);
+    });
+    // Flags raised while the socket was down are not replayed by the bus: list them again once it is open.
+    b.on('status', (status) => {
+      if (status === 'open') void flags.load();
     });
     b.on('error', (env) => {
       const p = env.payload as { code?: unknown; message?: unknown };
@@ -203,5 +224,5 @@ export function createConsole(): ConsoleModel & TranscriptsHost & { start(loginT
     }
   }
 
-  return { state, actions, analysis: { state: analysis.state, actions: analysis.actions }, transcripts, start };
+  return { state, actions, analysis: { state: analysis.state, actions: analysis.actions }, transcripts, flags, start };
 }

@@ -33,8 +33,12 @@ import type {
 } from './text-index.ts';
 import { AUDIT_KEY_BYTES } from './audit-chain.ts';
 import { TranscriptIndex } from './transcripts.ts';
-import type { TranscriptInput, TranscriptPutResult, TranscriptQuery, TranscriptRow } from './transcripts.ts';
+import type {
+  SpeakerDeleteScope, TranscriptInput, TranscriptPutResult, TranscriptQuery, TranscriptRow, TranscriptSessionInput, TranscriptSessionQuery,
+  TranscriptSessionRow,
+} from './transcripts.ts';
 import { ModerationStore } from './moderation.ts';
+import { BrainSwitchStore, type BrainSwitchInput, type BrainSwitchQuery, type BrainSwitchRow } from './bot-brains.ts';
 import type {
   ModerationFlagClip, ModerationFlagDecision, ModerationFlagInput, ModerationFlagQuery, ModerationFlagRow, ModerationRuleInput,
   ModerationRuleKey, ModerationRuleRow,
@@ -61,6 +65,7 @@ export class SqlStore implements Store {
   readonly #text: TextIndex;
   readonly #transcripts: TranscriptIndex;
   readonly #moderation: ModerationStore;
+  readonly #brains: BrainSwitchStore;
   /** The SQL client; for tests and benchmarks that must reach past the interface. */
   readonly sql: SqlClient;
 
@@ -73,6 +78,7 @@ export class SqlStore implements Store {
     this.#text = new TextIndex(sql, this.#options.batchSize, () => this.#counters.rejectedInputs++);
     this.#transcripts = new TranscriptIndex(sql, () => this.#counters.rejectedInputs++);
     this.#moderation = new ModerationStore(sql, () => this.#counters.rejectedInputs++);
+    this.#brains = new BrainSwitchStore(sql, () => this.#counters.rejectedInputs++);
   }
 
   /** Asks the database what it can do (pgvector available?). */
@@ -354,6 +360,14 @@ export class SqlStore implements Store {
     return this.#run('getModerationFlagClip', () => this.#moderation.getModerationFlagClip(key));
   }
 
+  putBrainSwitch(input: BrainSwitchInput): Promise<BrainSwitchRow> {
+    return this.#run('putBrainSwitch', () => this.#brains.putBrainSwitch(input));
+  }
+
+  listBrainSwitches(query: BrainSwitchQuery = {}): Promise<BrainSwitchRow[]> {
+    return this.#run('listBrainSwitches', () => this.#brains.listBrainSwitches(query));
+  }
+
   upsertTranscript(transcript: TranscriptInput): Promise<TranscriptPutResult> {
     return this.#run('upsertTranscript', () => this.#transcripts.upsertTranscript(transcript));
   }
@@ -366,7 +380,7 @@ export class SqlStore implements Store {
     return this.#run('listTranscripts', () => this.#transcripts.listTranscripts(query));
   }
 
-  deleteSpeakerTranscripts(scope: TenantScope, speakerId: string): Promise<number> {
+  deleteSpeakerTranscripts(scope: SpeakerDeleteScope, speakerId: string): Promise<number> {
     return this.#run('deleteSpeakerTranscripts', () => this.#transcripts.deleteSpeakerTranscripts(scope, speakerId));
   }
 
@@ -376,6 +390,18 @@ export class SqlStore implements Store {
 
   transcriptTenants(limit?: number): Promise<TenantScope[]> {
     return this.#run('transcriptTenants', () => this.#transcripts.transcriptTenants(limit));
+  }
+
+  recordTranscriptSession(input: TranscriptSessionInput): Promise<void> {
+    return this.#run('recordTranscriptSession', () => this.#transcripts.recordTranscriptSession(input));
+  }
+
+  getTranscriptSession(key: TenantScope & { session_id: string }): Promise<TranscriptSessionRow | undefined> {
+    return this.#run('getTranscriptSession', () => this.#transcripts.getTranscriptSession(key));
+  }
+
+  listTranscriptSessions(query: TranscriptSessionQuery): Promise<string[]> {
+    return this.#run('listTranscriptSessions', () => this.#transcripts.listTranscriptSessions(query));
   }
 
   close(): Promise<void> {

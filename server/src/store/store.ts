@@ -11,18 +11,26 @@ import type {
   AttachmentInput, AttachmentPutResult, AttachmentRow, BackfillJobInput, BackfillJobRow, BackfillJobUpdate, EditResult,
   IndexMessageInput, IndexedMessageRow, MessageEdit, TextSearchQuery,
 } from './text-index.ts';
-import type { TranscriptInput, TranscriptPutResult, TranscriptQuery, TranscriptRow } from './transcripts.ts';
+import type {
+  SpeakerDeleteScope, TranscriptInput, TranscriptPutResult, TranscriptQuery, TranscriptRow, TranscriptSessionInput, TranscriptSessionQuery,
+  TranscriptSessionRow,
+} from './transcripts.ts';
 import type {
   ModerationFlagClip, ModerationFlagDecision, ModerationFlagInput, ModerationFlagQuery, ModerationFlagRow, ModerationRuleInput,
   ModerationRuleKey, ModerationRuleRow,
 } from './moderation.ts';
+import type { BrainSwitchInput, BrainSwitchQuery, BrainSwitchRow } from './bot-brains.ts';
 
 export type { MessageInput, TranscriptSegmentInput, AuditInput, TokenInput, TokenScope };
-export type { TranscriptInput, TranscriptPutResult, TranscriptQuery, TranscriptRow, TranscriptWordRow } from './transcripts.ts';
+export type {
+  SpeakerDeleteScope, TranscriptInput, TranscriptPutResult, TranscriptQuery, TranscriptRow, TranscriptSessionInput, TranscriptSessionQuery,
+  TranscriptSessionRow, TranscriptWordRow,
+} from './transcripts.ts';
 export type {
   ModerationFlagClip, ModerationFlagDecision, ModerationFlagInput, ModerationFlagQuery, ModerationFlagRow, ModerationFlagStatus,
   ModerationRuleInput, ModerationRuleKey, ModerationRuleKind, ModerationRuleRow,
 } from './moderation.ts';
+export type { BrainSwitchInput, BrainSwitchName, BrainSwitchQuery, BrainSwitchRow } from './bot-brains.ts';
 export type {
   AttachmentInput, AttachmentPutResult, AttachmentRow, BackfillJobInput, BackfillJobRow, BackfillJobUpdate, EditResult,
   IndexMessageInput, IndexedMessageRow, MessageEdit, TextSearchQuery,
@@ -309,6 +317,12 @@ export interface Store {
   /** The stored audio of a flag's clip, when the server kept it. */
   getModerationFlagClip(key: TenantScope & { id: string }): Promise<ModerationFlagClip | undefined>;
 
+  // Brain switches (migration 009; see bot-brains.ts).
+  /** Sets whether a brain answers in a guild (an owner's console switch); returns the stored row. */
+  putBrainSwitch(input: BrainSwitchInput): Promise<BrainSwitchRow>;
+  /** Stored switches (one tenant's, one guild's, or all), by provider, tenant, guild and brain. */
+  listBrainSwitches(query?: BrainSwitchQuery): Promise<BrainSwitchRow[]>;
+
   // Live transcripts (migration 007; see transcripts.ts).
   /**
    * Keeps a `duck.transcript.segment` by `{session_id}:{segment_id}`: a final result replaces a partial
@@ -318,12 +332,17 @@ export interface Store {
   getTranscript(key: MessageKey): Promise<TranscriptRow | undefined>;
   /** One session's transcripts (optionally one speaker's) in session-clock order. */
   listTranscripts(query: TranscriptQuery): Promise<TranscriptRow[]>;
-  /** Deletes every transcript of one speaker in a tenant; returns how many. */
-  deleteSpeakerTranscripts(scope: TenantScope, speakerId: string): Promise<number>;
+  /** Deletes every transcript of one speaker in a tenant (or only in `scope.session_ids`); returns how many. */
+  deleteSpeakerTranscripts(scope: SpeakerDeleteScope, speakerId: string): Promise<number>;
   /** Retention: deletes a tenant's transcripts made before `cutoff`; returns how many. */
   purgeTranscriptsBefore(scope: TenantScope, cutoff: Date | string): Promise<number>;
   /** The tenants that have transcripts (what a retention sweep visits). */
   transcriptTenants(limit?: number): Promise<TenantScope[]>;
+  /** Records (or moves) the guild and channel of a voice session (migration 010). */
+  recordTranscriptSession(input: TranscriptSessionInput): Promise<void>;
+  getTranscriptSession(key: TenantScope & { session_id: string }): Promise<TranscriptSessionRow | undefined>;
+  /** The recorded sessions of a guild (and channel), most recently seen first. */
+  listTranscriptSessions(query: TranscriptSessionQuery): Promise<string[]>;
 
   /** Idempotent; waits for calls in flight, then closes the database. Later calls throw InvalidStateError. */
   close(): Promise<void>;

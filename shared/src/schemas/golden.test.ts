@@ -101,6 +101,13 @@ const invalid: Mutation[] = [
   ['connected with 44.1 kHz', 'voice.state.connected', (p) => (p.sample_rate = 44100), 'payload.sample_rate'],
   ['health with unknown state', 'health', (p) => (p.state = 'SLEEPY'), 'payload.state'],
   ['error with unknown code', 'error', (p) => (p.code = 'oops'), 'payload.code'],
+  ['capacity with a short runner id', 'dsp.capacity', (p) => (p.runner_id = 'abc'), 'payload.runner_id'],
+  ['capacity above 256 streams', 'dsp.capacity', (p) => (p.capacity = 1000), 'payload.capacity'],
+  ['lease with a negative next index', 'dsp.lease', (p) => (p.next_index = -1), 'payload.next_index'],
+  ['streams report without running', 'dsp.streams', (p) => delete (p.streams as Array<Record<string, unknown>>)[0]!.running, 'payload.streams.0.running'],
+  ['brain switch for an unknown brain', 'cephalon.toggles', (p) => ((p.toggles as Array<Record<string, unknown>>)[0]!.brain = 'telepathy'), 'payload.toggles.0.brain'],
+  ['brain switch without enabled', 'cephalon.toggles', (p) => delete (p.toggles as Array<Record<string, unknown>>)[0]!.enabled, 'payload.toggles.0.enabled'],
+  ['switch query without worker', 'cephalon.toggles.query', (p) => delete p.worker, 'payload.worker'],
 ];
 
 describe('invalid payloads are rejected with a path naming the bad field', () => {

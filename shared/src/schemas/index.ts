@@ -3,16 +3,19 @@
  * unvalidated so old and new agents can run side by side.
  */
 import type { z } from 'zod';
+import { dspPayloads } from './dsp.ts';
 import { embedPayloads } from './embed.ts';
 import { errorPayloads } from './error.ts';
 import { healthPayloads } from './health.ts';
 import { jobsPayloads } from './jobs.ts';
 import { moderationPayloads } from './moderation.ts';
+import { botPayloads } from './bot.ts';
 import { replyPayloads } from './reply.ts';
 import { restPayloads } from './rest.ts';
 import { socialPayloads } from './social.ts';
 import { transcriptPayloads } from './transcript.ts';
 import { voicePayloads } from './voice.ts';
+import { relayPayloads } from './relay.ts';
 
 export const PAYLOAD_SCHEMAS = {
   ...voicePayloads,
@@ -25,6 +28,9 @@ export const PAYLOAD_SCHEMAS = {
   ...jobsPayloads,
   ...embedPayloads,
   ...moderationPayloads,
+  ...botPayloads,
+  ...dspPayloads,
+  ...relayPayloads,
 } as const;
 
 export type KnownIntent = keyof typeof PAYLOAD_SCHEMAS;
@@ -42,4 +48,7 @@ export * from './rest.ts';
 export * from './jobs.ts';
 export * from './embed.ts';
 export * from './moderation.ts';
+export * from './dsp.ts';
+export * from './bot.ts';
+export * from './relay.ts';
 export { compileFastParse, UNSURE, type FastParse } from './fast.ts';

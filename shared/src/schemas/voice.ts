@@ -193,6 +193,21 @@ export const VoiceAudioSegment = z.object({
   silence_ms: z.number().nonnegative().optional(),
   /** 0, 1, 2 … per stream, contiguous: the tail of `segment_id`. */
   index: z.number().int().nonnegative().optional(),
+  /**
+   * True on an announcement of a segment whose speech goes on (about once a second): `ts_end_ns` is
+   * the end of the audio heard so far, and no `energy_rms` / `snr` yet. Absent (or false) on the one
+   * announcement of the finished segment, with the same `segment_id`. Consumers that want finished
+   * segments only skip `open: true`.
+   */
+  open: z.boolean().optional(),
+  /** The console tab that found it, when a browser holds the stream's DSP lease (`dsp.capacity`'s `runner_id`). */
+  runner_id: z.string().min(1).max(64).optional(),
+  /**
+   * Which clock a browser's segment times are on: `relay` (mapped through `voice.relay.anchor`, the
+   * bridge's monotonic clock) or `receive` (the tab's receive-anchored epoch clock). Absent: a server
+   * runner's segment, on the bridge's clock by construction.
+   */
+  clock: z.enum(['relay', 'receive']).optional(),
 });
 
 /**

@@ -11,12 +11,14 @@ import type { ConsoleModel } from '../state/store.ts';
 import type { SessionRecord } from '../state/types.ts';
 import { captionsOf, type TranscriptsHost } from '../state/transcripts.ts';
 import { CAPTION_HOLD_MS } from './captions.ts';
+import { FlagsPanel, FlagsTabBadge, type FlagsHost } from './flags-panel.ts';
 import { SearchPage } from './search-page.ts';
 import { TranscriptPanel } from './transcript-panel.ts';
 import { formatMs, formatPct, moderatorsListening, sessionStatusLabel } from './format.ts';
 import { SpeakerIcon, StopIcon } from './icons.ts';
 import { AnalysisPanel } from './analysis-panel.ts';
 import { OwnerControls } from './owner-controls.ts';
+import { BotPanel } from './bot-panel.ts';
 import { SpeakerTile } from './speaker-tile.ts';
 
 function audioLine(l: ListenerState, speakers: number): string | null {
@@ -46,10 +48,10 @@ function Health({ s }: { s: SessionRecord }): VNode | null {
   </dl>`;
 }
 
-/** The two views of a session: live (tiles, transcript, analysis) and search. */
-type View = 'live' | 'search';
+/** The views of a session: live (tiles, transcript, analysis), search, and moderation flags. */
+type View = 'live' | 'search' | 'flags';
 
-export function SessionView({ model }: { model: ConsoleModel & TranscriptsHost }): VNode {
+export function SessionView({ model }: { model: ConsoleModel & TranscriptsHost & FlagsHost }): VNode {
   const [view, setView] = useState<View>('live');
   const auth = model.state.auth.value;
   const roster = model.state.roster.value;
@@ -74,8 +76,8 @@ export function SessionView({ model }: { model: ConsoleModel & TranscriptsHost }
   const gName = guildName(roster, s.guild_id);
   const transcript = model.transcripts?.state.value.sessions[s.session_id];
   const captions = captionsOf(transcript, now, CAPTION_HOLD_MS);
-  const tab = (v: View, label: string) =>
-    html`<button type="button" role="tab" id=${`sv-tab-${v}`} class=${`sv-tab${view === v ? ' is-current' : ''}`} aria-selected=${String(view === v)} aria-controls=${`sv-panel-${v}`} onClick=${() => setView(v)}>${label}</button>`;
+  const tab = (v: View, label: string, extra: VNode | null = null) =>
+    html`<button type="button" role="tab" id=${`sv-tab-${v}`} class=${`sv-tab${view === v ? ' is-current' : ''}`} aria-selected=${String(view === v)} aria-controls=${`sv-panel-${v}`} onClick=${() => setView(v)}>${label}${extra}</button>`;
 
   return html`<section class="session-view" aria-labelledby="sv-title" data-session-id=${s.session_id}>
     <div class="sv-head">
@@ -93,7 +95,7 @@ export function SessionView({ model }: { model: ConsoleModel & TranscriptsHost }
         </button>
       </div>
     </div>
-    <div class="sv-tabs" role="tablist" aria-label="Session views">${tab('live', 'Live')}${tab('search', 'Search')}</div>
+    <div class="sv-tabs" role="tablist" aria-label="Session views">${tab('live', 'Live')}${tab('search', 'Search')}${model.flags ? tab('flags', 'Flags', html`<${FlagsTabBadge} flags=${model.flags} guildId=${s.guild_id} />`) : null}</div>
     <div class="sv-panel" id="sv-panel-live" role="tabpanel" aria-labelledby="sv-tab-live" hidden=${view !== 'live'}>
     ${!active && targets.length === 0 ? html`<p class="hint">Nobody to listen to yet: no one besides bots is in this channel.</p>` : null}
     <p class=${`audio-line${l.status === 'error' || l.status === 'reconnecting' ? ' is-warn' : ''}`} aria-live="polite">${line ?? ''}</p>
@@ -112,10 +114,16 @@ export function SessionView({ model }: { model: ConsoleModel & TranscriptsHost }
       ? html`<${AnalysisPanel} analysis=${model.analysis} owner=${auth.session.role === 'owner'}
           speakers=${active ? speakers.filter((sp) => tracks.includes(sp.user_id)).map((sp) => ({ user_id: sp.user_id, name: sp.name })) : []} />`
       : null}
+    ${auth.session.role === 'owner' || auth.session.role === 'moderator' ? html`<${BotPanel} key=${s.session_id} sessionId=${s.session_id} guildId=${s.guild_id} owner=${auth.session.role === 'owner'} />` : null}
     ${auth.session.role === 'owner' ? html`<${OwnerControls} guildName=${gName} guildId=${s.guild_id} channelId=${s.channel_id} channelName=${channelName(roster, s.channel_id)} />` : null}
     </div>
     <div class="sv-panel" id="sv-panel-search" role="tabpanel" aria-labelledby="sv-tab-search" hidden=${view !== 'search'}>
       <${SearchPage} key=${s.session_id} session=${s} roster=${roster} transcripts=${model.transcripts} />
     </div>
+    ${model.flags
+      ? html`<div class="sv-panel" id="sv-panel-flags" role="tabpanel" aria-labelledby="sv-tab-flags" hidden=${view !== 'flags'}>
+          <${FlagsPanel} flags=${model.flags} roster=${roster} session=${s} />
+        </div>`
+      : null}
   </section>`;
 }
