@@ -53,15 +53,33 @@ const trackCount = (page: Page) => page.evaluate(() => (window as unknown as { _
  * placed at the time it was due (48 kHz, mono).
  */
 function sentTimeline(stack: Stack, userId: string): Float32Array {
-  const entries = stack.standin.speakers.sendLog.entries({ userId }).filter((e) => !e.dropped);
-  const t0 = Math.min(...entries.map((e) => e.dueAt));
-  const end = Math.max(...entries.map((e) => e.dueAt));
-  const out = new Float32Array(Math.ceil(((end - t0) / 1000) * 48_000) + 48_000);
+  // In sequence order, each frame placed where the relay times it (bridge/src/relay/rtp-stream.ts):
+  // 20 ms after the previous one within a talk-spurt, and after 100 ms or more without a packet at
+  // the wall-clock time that passed, in whole frames. The send times stand in for arrival: when the
+  // sending process (this one, beside Chromium on a loaded machine) stalls, the stall reaches the
+  // relay as a pause, and the listener hears it as one.
+  const entries = stack.standin.speakers.sendLog
+    .entries({ userId })
+    .filter((e) => !e.dropped && e.sentAt !== undefined)
+    .sort((a, b) => a.sentAt! - b.sentAt!);
+  const placed: { at: number; opus: Uint8Array }[] = [];
+  let pos = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (i > 0) {
+      const prev = entries[i - 1]!;
+      const gap = e.sentAt! - prev.sentAt!;
+      pos += gap >= 100 ? Math.max(1, Math.round(gap / 20)) * 20 : e.dueAt - prev.dueAt;
+    }
+    placed.push({ at: pos, opus: e.opus });
+  }
+  const end = placed.length > 0 ? placed.at(-1)!.at : 0;
+  const out = new Float32Array(Math.ceil((end / 1000) * 48_000) + 48_000);
   const decoder = new opus.OpusEncoder(48_000, 1);
-  for (const e of entries) {
-    const pcm = decoder.decode(Buffer.from(e.opus));
+  for (const p of placed) {
+    const pcm = decoder.decode(Buffer.from(p.opus));
     const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2);
-    const at = Math.round(((e.dueAt - t0) / 1000) * 48_000);
+    const at = Math.round((p.at / 1000) * 48_000);
     for (let i = 0; i < samples.length && at + i < out.length; i++) out[at + i] = samples[i]! / 32768;
   }
   return out;
