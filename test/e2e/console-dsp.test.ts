@@ -234,9 +234,28 @@ describe.skipIf(!CHROMIUM)('the console analyses what it hears, in Chromium', ()
     const clip = decodeWav(new Uint8Array(wav));
     const clip48 = clip.mono;
     const ref48 = sentTimeline(stack, ids.speech);
-    const coarse = bestLag(resample(clip48, 48_000, 8000), resample(ref48, 48_000, 8000));
-    let best = -1;
-    for (let d = -12; d <= 12; d++) best = Math.max(best, correlationAt(clip48, ref48, coarse.lag * 6 + d));
-    expect(best).toBeGreaterThanOrEqual(0.9);
+    // Window by window (0.5 s with speech in it): the lag at 8 kHz within ±2 s of the whole clip's,
+    // then the exact correlation at 48 kHz. Per window, because a stall of a process on the way (this
+    // one sends the speaker's packets) reaches the relay as a pause and shifts what follows it: the
+    // clip still holds exactly the frames sent, but no single lag fits all of it.
+    const ref8 = resample(ref48, 48_000, 8000);
+    const coarse = bestLag(resample(clip48, 48_000, 8000), ref8);
+    const WIN = 24_000;
+    const scores: number[] = [];
+    for (let at = 0; at + WIN <= clip48.length; at += WIN) {
+      const win = clip48.subarray(at, at + WIN);
+      let e = 0;
+      for (const v of win) e += v * v;
+      if (Math.sqrt(e / WIN) < 0.01) continue;
+      const from8 = Math.max(0, coarse.lag + at / 6 - 16_000);
+      const slice8 = ref8.subarray(from8, Math.min(ref8.length, coarse.lag + (at + WIN) / 6 + 16_000));
+      const local = bestLag(resample(win, 48_000, 8000), slice8);
+      let best = -1;
+      for (let d = -12; d <= 12; d++) best = Math.max(best, correlationAt(win, ref48, (from8 + local.lag) * 6 + d));
+      scores.push(best);
+    }
+    expect(scores.length).toBeGreaterThanOrEqual(4);
+    const matched = scores.filter((r) => r >= 0.9).length;
+    expect(matched / scores.length, `window correlations ${scores.map((r) => r.toFixed(3)).join(' ')}`).toBeGreaterThanOrEqual(0.8);
   }, 120_000);
 });
