@@ -1,5 +1,6 @@
 /** The message indexer worker: wiring for `promethean start` (tokenless; a bus and a store). */
 import { AgentRuntime, type AgentBus } from '@promethean/shared/node';
+import { trackSubscriptions } from '../running.ts';
 import type { Store } from '../../store/index.ts';
 import { IndexerWorker, type IndexerWorkerOptions } from './worker.ts';
 
@@ -18,21 +19,7 @@ export interface RunningIndexer {
   stop(): Promise<void>;
 }
 
-/** A bus that remembers each subscription's acknowledgement (the hub's BusClient reports one). */
-export function trackSubscriptions(bus: AgentBus, acks: Promise<void>[]): AgentBus {
-  return {
-    publish: (env, attachments) => bus.publish(env, attachments),
-    subscribe: (pattern, handler) => {
-      const unsubscribe = bus.subscribe(pattern, handler);
-      const ready = (unsubscribe as { ready?: Promise<void> }).ready;
-      if (ready) acks.push(ready);
-      return unsubscribe;
-    },
-    get queueDepth() {
-      return bus.queueDepth ?? 0;
-    },
-  };
-}
+export { trackSubscriptions } from '../running.ts';
 
 export async function startIndexer(
   bus: AgentBus,
