@@ -3,6 +3,11 @@
  * digit-reversed decimation-in-time transform: split from `fft.ts`, which plans the levels. Arrays are
  * split real/imaginary Float64Arrays. A level's twiddles w^(q·u·stride) sit at [u·(p−1) + q − 1]:
  * split (`twRe`, `twIm`) for radix 2, interleaved (`tw`: re at 2·that index, im after it) for 4, 5 and 8.
+ *
+ * The levels are unrolled by hand on purpose, and their twiddle products and 4-point DFTs repeat
+ * (also in `fft.ts`'s fused first level): each input stays in a local the JIT keeps in a register. A
+ * loop over the inputs or a shared helper per product means arrays or calls in the innermost loop of
+ * the mel kernels, which are below their 1000× real-time goal already (docs/dsp.md).
  */
 
 /** Innermost radix-2 level: every twiddle is 1. */
