@@ -298,19 +298,8 @@ export class SttWorker {
       this.#runtime.count('segments_dropped');
       this.#runtime.degraded?.(true, 'the speech engine falls behind: segments dropped');
     }
-    const publishedAtMs = Date.parse(env.ts);
     this.#pending.add(key);
-    this.#queue.push({
-      key,
-      provider: env.provider,
-      tenant: env.tenant,
-      guild: this.#sessions.get(`${env.provider}\n${env.tenant}\n${p.session_id}`)?.guildId,
-      segment: p,
-      cut,
-      publishedAtMs: Number.isFinite(publishedAtMs) ? publishedAtMs : Date.now(),
-      corr: env.corr ?? env.id,
-      partial: false,
-    });
+    this.#queue.push(this.#job(env, p, key, cut, false));
     this.#runtime.count('segments_queued');
     // Its partial still waiting is stale now.
     const speaker = speakerKey(env, p);
@@ -347,8 +336,14 @@ export class SttWorker {
       this.#partialWaiting.delete(this.#partialWaiting.keys().next().value!);
       this.#runtime.count('partials_skipped');
     }
+    this.#partialWaiting.set(speaker, this.#job(env, p, key, cut, true));
+    this.#pump();
+  }
+
+  /** A transcription job for a segment (final) or an open segment's announcement (partial). */
+  #job(env: Envelope, p: PayloadOf<'voice.audio.segment'>, key: string, cut: Job['cut'], partial: boolean): Job {
     const publishedAtMs = Date.parse(env.ts);
-    this.#partialWaiting.set(speaker, {
+    return {
       key,
       provider: env.provider,
       tenant: env.tenant,
@@ -357,9 +352,8 @@ export class SttWorker {
       cut,
       publishedAtMs: Number.isFinite(publishedAtMs) ? publishedAtMs : Date.now(),
       corr: env.corr ?? env.id,
-      partial: true,
-    });
-    this.#pump();
+      partial,
+    };
   }
 
   #optedOut(env: Envelope, sessionId: string, userId: string): boolean {
