@@ -86,4 +86,19 @@ export class BrainToggles {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
+
+  /**
+   * Says where the brain is on whenever a tenant's table changes what it says (an owner's console
+   * switch wins over the file): one line per change through `log`, prefixed by `label`.
+   */
+  logChanges(label: string, log: (line: string) => void = (line) => console.error(line)): () => void {
+    const said = new Map<string, string>();
+    return this.onChange((provider, tenant) => {
+      const on = this.enabledGuilds().filter((g) => g.startsWith(`${provider}/${tenant}/`)).join(', ');
+      if (said.get(`${provider}/${tenant}`) === on) return;
+      if (said.size >= 1000) said.clear();
+      said.set(`${provider}/${tenant}`, on);
+      log(`${label}: console switches of ${provider}/${tenant}: on in ${on || 'no guild'}`);
+    });
+  }
 }

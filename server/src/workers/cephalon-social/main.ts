@@ -98,15 +98,8 @@ async function main(): Promise<number> {
   const running = startCephalonSocial(agentBusFrom(bus), {
     policy, llmFor: llmFactory(env, speech), recall: recall?.recall, logLevel: env.PROMETHEAN_LOG_LEVEL, configRev,
   });
-  // An owner's console switch wins over the file: say where it replies now whenever a table arrives.
-  const said = new Map<string, string>();
-  running.worker.toggles.onChange((provider, tenant) => {
-    const on = running.worker.toggles.enabledGuilds().filter((g) => g.startsWith(`${provider}/${tenant}/`)).join(', ');
-    if (said.get(`${provider}/${tenant}`) === on) return;
-    if (said.size >= 1000) said.clear();
-    said.set(`${provider}/${tenant}`, on);
-    console.error(`cephalon-social: console switches of ${provider}/${tenant}: on in ${on || 'no guild'}`);
-  });
+  // An owner's console switch wins over the file: say where it is on now whenever a table arrives.
+  running.worker.toggles.logChanges('cephalon-social');
   await running.ready;
   return serveUntilStopped(() => running.stop(), () => bus.close(), () => recall?.close());
 }

@@ -37,15 +37,8 @@ async function main(): Promise<number> {
   const bus = await connectWorkerBus(env);
   const configRev = createHash('sha256').update(text).digest('hex').slice(0, 16);
   const running = startCephalonVoice(agentBusFrom(bus), policy, llmFromConfig(speech, env.PROMETHEAN_SPEECH_URL), { logLevel: env.PROMETHEAN_LOG_LEVEL, configRev });
-  // An owner's console switch wins over the file: say where it answers now whenever a table arrives.
-  const said = new Map<string, string>();
-  running.worker.toggles.onChange((provider, tenant) => {
-    const on = running.worker.toggles.enabledGuilds().filter((g) => g.startsWith(`${provider}/${tenant}/`)).join(', ');
-    if (said.get(`${provider}/${tenant}`) === on) return;
-    if (said.size >= 1000) said.clear();
-    said.set(`${provider}/${tenant}`, on);
-    console.error(`cephalon-voice: console switches of ${provider}/${tenant}: on in ${on || 'no guild'}`);
-  });
+  // An owner's console switch wins over the file: say where it is on now whenever a table arrives.
+  running.worker.toggles.logChanges('cephalon-voice');
   return serveUntilStopped(() => running.stop(), () => bus.close());
 }
 
